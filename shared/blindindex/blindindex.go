@@ -1,0 +1,90 @@
+// Package blindindex finds customers without plaintext: keyed HMACs of the
+// normalised email address and phone number point to a customer id. The
+// secret is a KMS-wrapped random key, unwrapped once per cold start; from it
+// HKDF derives one key per use so that an email hash, a phone hash and a
+// consent proof can never be compared with each other.
+package blindindex
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kehu-dev/kehu/shared/envelope"
+)
+
+// Kind names what a hash was made of. It appears in item keys.
+type Kind string
+
+const (
+	Email Kind = "email"
+	Phone Kind = "phone"
+	proof Kind = "consent-proof"
+)
+
+// Context is the KMS encryption context of the wrapped secret.
+func Context(table string) map[string]string {
+	return map[string]string{"kehu:table": table, "kehu:purpose": "blind-index"}
+}
+
+// Index computes blind-index hashes. It holds derived keys only.
+type Index struct {
+	keys map[Kind][]byte
+}
+
+// ErrSecret is returned for a secret of the wrong size.
+var ErrSecret = errors.New("blind index secret must be 32 bytes")
+
+// New derives the index keys from a 32-byte secret.
+func New(secret []byte) (*Index, error) {
+	if len(secret) != 32 {
+		return nil, ErrSecret
+	}
+	ix := &Index{keys: map[Kind][]byte{}}
+	for _, k := range []Kind{Email, Phone, proof} {
+		key, err := hkdf.Key(sha256.New, secret, []byte("kehu/blind-index/v1"), "kehu "+string(k), 32)
+		if err != nil {
+			return nil, fmt.Errorf("derive %s key: %w", k, err)
+		}
+		ix.keys[k] = key
+	}
+	return ix, nil
+}
+
+// Unwrap decrypts the wrapped secret with KMS (one call) and derives the keys.
+func Unwrap(ctx context.Context, k envelope.Decrypter, keyID, table string, wrapped []byte) (*Index, error) {
+	out, err := k.Decrypt(ctx, &kms.DecryptInput{
+		CiphertextBlob:    wrapped,
+		KeyId:             aws.String(keyID),
+		EncryptionContext: Context(table),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unwrap blind index secret: %w", envelope.Classify(err))
+	}
+	defer clear(out.Plaintext)
+	return New(out.Plaintext)
+}
+
+// Hash returns the blind index of a normalised value of the given kind.
+func (ix *Index) Hash(kind Kind, normalised string) string {
+	key, ok := ix.keys[kind]
+	if !ok {
+		panic("blindindex: unknown kind " + string(kind))
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(normalised))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Proof returns the keyed hash kept as proof of who consented: the client
+// address and user agent, never stored raw.
+func (ix *Index) Proof(clientIP, userAgent string) string {
+	return ix.Hash(proof, clientIP+"\x00"+userAgent)
+}
