@@ -1,0 +1,132 @@
+// Package config reads a function's configuration from its environment and
+// builds the AWS SDK clients, once, at cold start.
+package config
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+)
+
+// Environment variable names. template.yaml sets every one of Required for
+// each function that reads Config; a test checks it.
+const (
+	EnvTable           = "TABLE_NAME"
+	EnvConfidentialKey = "KMS_KEY_CONFIDENTIAL"
+	EnvRestrictedKey   = "KMS_KEY_RESTRICTED"
+	EnvBlindIndexKey   = "KMS_KEY_BLIND_INDEX"
+	EnvMaxBodyBytes    = "MAX_BODY_BYTES"
+	EnvDataKeyMaxAge   = "DATA_KEY_MAX_AGE"
+	EnvDataKeyMaxUses  = "DATA_KEY_MAX_USES"
+)
+
+// Required lists the variables every intake function must have.
+var Required = []string{EnvTable, EnvConfidentialKey, EnvRestrictedKey, EnvBlindIndexKey}
+
+// Optional lists variables with defaults.
+var Optional = []string{EnvMaxBodyBytes, EnvDataKeyMaxAge, EnvDataKeyMaxUses}
+
+// Config is what an intake function needs to know.
+type Config struct {
+	Table           string
+	ConfidentialKey string
+	RestrictedKey   string
+	BlindIndexKey   string
+	MaxBodyBytes    int
+	DataKeyMaxAge   time.Duration
+	DataKeyMaxUses  int
+}
+
+// FromEnv reads the configuration; a missing or malformed variable is an
+// error that names it.
+func FromEnv(getenv func(string) string) (Config, error) {
+	var missing []string
+	get := func(name string) string {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	c := Config{
+		Table:           get(EnvTable),
+		ConfidentialKey: get(EnvConfidentialKey),
+		RestrictedKey:   get(EnvRestrictedKey),
+		BlindIndexKey:   get(EnvBlindIndexKey),
+		MaxBodyBytes:    64 << 10,
+		DataKeyMaxAge:   5 * time.Minute,
+		DataKeyMaxUses:  1 << 20,
+	}
+	if len(missing) > 0 {
+		return c, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
+	}
+	if v := getenv(EnvMaxBodyBytes); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 || n > 6<<20 {
+			return c, fmt.Errorf("%s must be a byte count from 1024 to 6291456", EnvMaxBodyBytes)
+		}
+		c.MaxBodyBytes = n
+	}
+	if v := getenv(EnvDataKeyMaxAge); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Hour {
+			return c, fmt.Errorf("%s must be a duration up to 1h, such as 5m", EnvDataKeyMaxAge)
+		}
+		c.DataKeyMaxAge = d
+	}
+	if v := getenv(EnvDataKeyMaxUses); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1<<30 {
+			return c, fmt.Errorf("%s must be a whole number from 1 to 2^30", EnvDataKeyMaxUses)
+		}
+		c.DataKeyMaxUses = n
+	}
+	return c, nil
+}
+
+// AWS loads the SDK configuration the usual way (environment, shared
+// config, the Lambda role), with bounded retries: three attempts with
+// jittered backoff, then the caller answers 503.
+func AWS(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	opts := append([]func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.MaxBackoff = 2 * time.Second
+			})
+		}),
+	}, optFns...)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Local reports whether a service's endpoint is overridden, as it is on the
+// local stack (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS).
+func Local(service string) bool {
+	return os.Getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(service)) != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+}
+
+// DynamoDB builds the DynamoDB client. Against a local endpoint it skips
+// response checksum validation, which DynamoDB Local's error bodies trip.
+func DynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if Local("dynamodb") {
+			o.DisableValidateResponseChecksum = true
+		}
+	})
+}
+
+// KMS builds the KMS client.
+func KMS(cfg aws.Config) *kms.Client { return kms.NewFromConfig(cfg) }

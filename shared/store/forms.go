@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/kehu-dev/kehu/shared/form"
+)
+
+// Forms share one partition so they can be listed with a Query.
+const formPK = "FORM"
+
+type formItem struct {
+	PK         string    `dynamodbav:"pk"`
+	SK         string    `dynamodbav:"sk"`
+	Entity     string    `dynamodbav:"entity"`
+	Definition string    `dynamodbav:"definition"`
+	UpdatedAt  time.Time `dynamodbav:"updated_at"`
+}
+
+// PutForm stores a definition (the JSON document it was parsed from).
+func (s *Store) PutForm(ctx context.Context, def *form.Definition, doc []byte, now time.Time) error {
+	item, err := attributevalue.MarshalMap(formItem{PK: formPK, SK: def.ID, Entity: "form", Definition: string(doc), UpdatedAt: now.UTC()})
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("put form %s: %w", def.ID, classify(err))
+	}
+	return nil
+}
+
+// Form returns a form definition, or ErrNotFound.
+func (s *Store) Form(ctx context.Context, id string) (*form.Definition, error) {
+	var it formItem
+	if err := s.get(ctx, formPK, id, &it); err != nil {
+		return nil, err
+	}
+	return form.Parse([]byte(it.Definition))
+}
+
+// Forms lists every form definition.
+func (s *Store) Forms(ctx context.Context) ([]*form.Definition, error) {
+	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(formPK))).Build()
+	if err != nil {
+		return nil, err
+	}
+	var out []*form.Definition
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list forms: %w", classify(err))
+		}
+		for _, raw := range page.Items {
+			var it formItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, err
+			}
+			def, err := form.Parse([]byte(it.Definition))
+			if err != nil {
+				return nil, fmt.Errorf("form %s: %w", it.SK, err)
+			}
+			out = append(out, def)
+		}
+	}
+	return out, nil
+}
+
+const (
+	configPK     = "CONFIG"
+	blindIndexSK = "BLIND_INDEX_SECRET"
+)
+
+type secretItem struct {
+	PK        string    `dynamodbav:"pk"`
+	SK        string    `dynamodbav:"sk"`
+	Entity    string    `dynamodbav:"entity"`
+	Wrapped   []byte    `dynamodbav:"wrapped"`
+	KeyID     string    `dynamodbav:"key_id"`
+	CreatedAt time.Time `dynamodbav:"created_at"`
+}
+
+// BlindIndexSecret returns the KMS-wrapped blind-index secret, or ErrNotFound.
+func (s *Store) BlindIndexSecret(ctx context.Context) ([]byte, error) {
+	var it secretItem
+	if err := s.get(ctx, configPK, blindIndexSK, &it); err != nil {
+		return nil, err
+	}
+	return it.Wrapped, nil
+}
+
+// PutBlindIndexSecret stores the wrapped secret once; it never replaces an
+// existing one (that would orphan every index entry): ErrConflict then.
+func (s *Store) PutBlindIndexSecret(ctx context.Context, wrapped []byte, keyID string, now time.Time) error {
+	item, err := attributevalue.MarshalMap(secretItem{PK: configPK, SK: blindIndexSK, Entity: "config", Wrapped: wrapped, KeyID: keyID, CreatedAt: now.UTC()})
+	if err != nil {
+		return err
+	}
+	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK))).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()})
+	if err != nil {
+		return fmt.Errorf("put blind index secret: %w", classify(err))
+	}
+	return nil
+}

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+)
+
+// IndexRef names one blind-index entry: the kind of value and its keyed hash.
+type IndexRef struct {
+	Kind string
+	Hash string
+}
+
+func (r IndexRef) pk() string { return "BIDX#" + r.Kind + "#" + r.Hash }
+
+const indexSK = "BIDX"
+
+type indexItem struct {
+	PK         string    `dynamodbav:"pk"`
+	SK         string    `dynamodbav:"sk"`
+	Entity     string    `dynamodbav:"entity"`
+	CustomerID string    `dynamodbav:"customer_id"`
+	CreatedAt  time.Time `dynamodbav:"created_at"`
+}
+
+// Lookup finds the customers the blind-index entries point to (strongly
+// consistent, one BatchGetItem). Entries that do not exist are absent.
+func (s *Store) Lookup(ctx context.Context, refs ...IndexRef) (map[IndexRef]string, error) {
+	found := map[IndexRef]string{}
+	if len(refs) == 0 {
+		return found, nil
+	}
+	byPK := map[string]IndexRef{}
+	var keys []map[string]types.AttributeValue
+	for _, r := range refs {
+		if _, dup := byPK[r.pk()]; dup {
+			continue
+		}
+		byPK[r.pk()] = r
+		keys = append(keys, key(r.pk(), indexSK))
+	}
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt == 5 {
+			return nil, fmt.Errorf("lookup blind index: %w", ErrUnavailable)
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, fmt.Errorf("lookup blind index: %w", classify(err))
+		}
+		for _, raw := range out.Responses[s.table] {
+			var it indexItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, err
+			}
+			found[byPK[it.PK]] = it.CustomerID
+		}
+		req = out.UnprocessedKeys
+		if len(req) > 0 {
+			time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+		}
+	}
+	return found, nil
+}
+
+// FieldSource is the provenance of one stored field: where it came from,
+// under which consent, which tier (so who may read it), and when it was
+// collected and last confirmed by the person.
+type FieldSource struct {
+	SubmissionID string            `dynamodbav:"submission_id"`
+	FormID       string            `dynamodbav:"form_id"`
+	Channel      string            `dynamodbav:"channel"`
+	Notice       string            `dynamodbav:"notice"`
+	Purposes     []consent.Purpose `dynamodbav:"purposes"`
+	Tier         string            `dynamodbav:"tier"`
+	CollectedAt  time.Time         `dynamodbav:"collected_at"`
+	ConfirmedAt  time.Time         `dynamodbav:"confirmed_at"`
+}
+
+// Profile is one customer's profile item. Sealed values are ciphertexts.
+type Profile struct {
+	PK          string                            `dynamodbav:"pk"`
+	SK          string                            `dynamodbav:"sk"`
+	Entity      string                            `dynamodbav:"entity"`
+	CustomerID  string                            `dynamodbav:"customer_id"`
+	Version     int64                             `dynamodbav:"version"`
+	CreatedAt   time.Time                         `dynamodbav:"created_at"`
+	UpdatedAt   time.Time                         `dynamodbav:"updated_at"`
+	ReviewDueAt time.Time                         `dynamodbav:"review_due_at"`
+	Sealed      map[string][]byte                 `dynamodbav:"pii"`
+	General     map[string]string                 `dynamodbav:"general"`
+	Sources     map[string]FieldSource            `dynamodbav:"sources"`
+	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
+	IndexEmail  string                            `dynamodbav:"idx_email,omitempty"`
+	IndexPhone  string                            `dynamodbav:"idx_phone,omitempty"`
+}
+
+func profilePK(id string) string { return "CUST#" + id }
+
+const profileSK = "PROFILE"
+
+// ProfileHead returns the version and current blind-index hashes of a profile.
+func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
+	var p Profile
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "customer_id", "version", "idx_email", "idx_phone"); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Profile returns the whole profile item.
+func (s *Store) Profile(ctx context.Context, id string) (*Profile, error) {
+	var p Profile
+	if err := s.get(ctx, profilePK(id), profileSK, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Submission is the record of one accepted submission: what came, from
+// where, under which consent. It names the fields but holds no values.
+type Submission struct {
+	PK             string            `dynamodbav:"pk"`
+	SK             string            `dynamodbav:"sk"`
+	Entity         string            `dynamodbav:"entity"`
+	SubmissionID   string            `dynamodbav:"submission_id"`
+	CustomerID     string            `dynamodbav:"customer_id"`
+	FormID         string            `dynamodbav:"form_id"`
+	Channel        string            `dynamodbav:"channel"`
+	ReceivedAt     time.Time         `dynamodbav:"received_at"`
+	Fields         []string          `dynamodbav:"fields"`
+	Purposes       []consent.Purpose `dynamodbav:"purposes"`
+	Notice         string            `dynamodbav:"notice"`
+	NewCustomer    bool              `dynamodbav:"new_customer"`
+	IdentityReview []string          `dynamodbav:"identity_review,omitempty"` // other customers this submission also matched
+}
+
+// LedgerEntry is one append-only consent ledger record.
+type LedgerEntry struct {
+	PK           string            `dynamodbav:"pk"`
+	SK           string            `dynamodbav:"sk"`
+	Entity       string            `dynamodbav:"entity"`
+	CustomerID   string            `dynamodbav:"customer_id"`
+	Action       consent.Action    `dynamodbav:"action"`
+	Purposes     []consent.Purpose `dynamodbav:"purposes"`
+	Notice       string            `dynamodbav:"notice"`
+	Channel      string            `dynamodbav:"channel"`
+	FormID       string            `dynamodbav:"form_id"`
+	SubmissionID string            `dynamodbav:"submission_id"`
+	At           time.Time         `dynamodbav:"at"`
+	Proof        string            `dynamodbav:"proof"`
+}
+
+// Commit is everything one accepted submission writes.
+type Commit struct {
+	CustomerID  string
+	NewCustomer bool
+	PrevVersion int64 // the version read, for an existing customer
+	At          time.Time
+	ReviewDueAt time.Time
+
+	Sealed  map[string][]byte
+	General map[string]string
+	Sources map[string]FieldSource
+	Consent map[consent.Purpose]consent.State
+
+	IndexSet    map[string]string // kind → hash now on the profile
+	IndexPut    []IndexRef        // entries to create for this customer
+	IndexDelete []IndexRef        // stale entries of this customer to remove
+
+	Submission Submission
+	Ledger     consent.Entry
+
+	// Idempotency, when set, marks the key held by Owner completed.
+	Idempotency *IdempotencyDone
+
+	// StaleIndexOwner, when set, is a customer whose profile no longer
+	// exists: index entries pointing to it may be taken over.
+	StaleIndexOwner string
+}
+
+// IdempotencyDone completes a held idempotency key.
+type IdempotencyDone struct {
+	KeyHash string
+	Owner   string
+}
+
+// Commit writes c in one transaction. ErrConflict means another writer got
+// there first (a blind-index entry now exists, the profile changed): read
+// again and retry. Nothing is written unless everything is.
+func (s *Store) Commit(ctx context.Context, c Commit) error {
+	var items []types.TransactWriteItem
+	add := func(it types.TransactWriteItem, err error) error {
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+		return nil
+	}
+	if err := add(s.profileWrite(c)); err != nil {
+		return err
+	}
+	sub := c.Submission
+	sub.PK, sub.SK, sub.Entity, sub.CustomerID = profilePK(c.CustomerID), "SUB#"+sortTime(sub.ReceivedAt)+"#"+sub.SubmissionID, "submission", c.CustomerID
+	if err := add(putNew(s.table, sub)); err != nil {
+		return err
+	}
+	l := c.Ledger
+	entry := LedgerEntry{PK: profilePK(c.CustomerID), SK: "CONSENT#" + sortTime(l.At) + "#" + l.SubmissionID, Entity: "consent",
+		CustomerID: c.CustomerID, Action: l.Action, Purposes: l.Purposes, Notice: l.Notice, Channel: l.Channel,
+		FormID: l.FormID, SubmissionID: l.SubmissionID, At: l.At.UTC(), Proof: l.Proof}
+	if err := add(putNew(s.table, entry)); err != nil {
+		return err
+	}
+	for _, r := range c.IndexPut {
+		if err := add(s.indexPut(r, c.CustomerID, c.StaleIndexOwner, c.At)); err != nil {
+			return err
+		}
+	}
+	for _, r := range c.IndexDelete {
+		if err := add(s.indexDelete(r, c.CustomerID)); err != nil {
+			return err
+		}
+	}
+	if c.Idempotency != nil {
+		if err := add(s.completeIdempotency(c.Idempotency.KeyHash, c.Idempotency.Owner,
+			Response{SubmissionID: sub.SubmissionID, CustomerID: c.CustomerID})); err != nil {
+			return err
+		}
+	}
+	out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          items,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		err = classify(err)
+		if failed := cancelled(err); len(failed) > 0 {
+			return fmt.Errorf("commit submission %s: items %v failed their condition: %w", sub.SubmissionID, failed, err)
+		}
+		return fmt.Errorf("commit submission %s: %w", sub.SubmissionID, err)
+	}
+	s.count(out.ConsumedCapacity...)
+	return nil
+}
+
+func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
+	if c.NewCustomer {
+		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", CustomerID: c.CustomerID, Version: 1,
+			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
+			Sealed: nonNil(c.Sealed), General: nonNil(c.General), Sources: nonNil(c.Sources), Consent: nonNil(c.Consent),
+			IndexEmail: c.IndexSet["email"], IndexPhone: c.IndexSet["phone"]}
+		return putNew(s.table, p)
+	}
+	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.UTC())).
+		Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.UTC())).
+		Add(expression.Name("version"), expression.Value(1))
+	// Field names are catalogue names ([a-z0-9_]), safe as path segments.
+	for _, f := range slices.Sorted(maps.Keys(c.Sealed)) {
+		up = up.Set(expression.Name("pii."+f), expression.Value(c.Sealed[f]))
+	}
+	for _, f := range slices.Sorted(maps.Keys(c.General)) {
+		up = up.Set(expression.Name("general."+f), expression.Value(c.General[f]))
+	}
+	for _, f := range slices.Sorted(maps.Keys(c.Sources)) {
+		v, err := attributevalue.Marshal(c.Sources[f])
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		up = up.Set(expression.Name("sources."+f), expression.Value(v))
+	}
+	for _, p := range slices.Sorted(maps.Keys(c.Consent)) {
+		v, err := attributevalue.Marshal(c.Consent[p])
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		up = up.Set(expression.Name("consent."+string(p)), expression.Value(v))
+	}
+	for _, kind := range slices.Sorted(maps.Keys(c.IndexSet)) {
+		up = up.Set(expression.Name("idx_"+kind), expression.Value(c.IndexSet[kind]))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(up).
+		WithCondition(expression.Name("version").Equal(expression.Value(c.PrevVersion))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: key(profilePK(c.CustomerID), profileSK), UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
+func (s *Store) indexPut(r IndexRef, customerID, staleOwner string, now time.Time) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(indexItem{PK: r.pk(), SK: indexSK, Entity: "blind-index", CustomerID: customerID, CreatedAt: now.UTC()})
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	cond := expression.AttributeNotExists(expression.Name(PK))
+	if staleOwner != "" {
+		cond = cond.Or(expression.Name("customer_id").Equal(expression.Value(staleOwner)))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+}
+
+func (s *Store) indexDelete(r IndexRef, customerID string) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("customer_id").Equal(expression.Value(customerID))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(r.pk(), indexSK),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+}
+
+// putNew is a transaction Put that fails if the item exists.
+func putNew(table string, v any) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names()}}, nil
+}
+
+func nonNil[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return M{}
+	}
+	return m
+}
+
+// History returns a customer's submissions and consent ledger, oldest first.
+func (s *Store) History(ctx context.Context, id string) ([]Submission, []LedgerEntry, error) {
+	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(profilePK(id)))).Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	var subs []Submission
+	var ledger []LedgerEntry
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("history of %s: %w", id, classify(err))
+		}
+		for _, raw := range page.Items {
+			var head struct {
+				Entity string `dynamodbav:"entity"`
+			}
+			if err := attributevalue.UnmarshalMap(raw, &head); err != nil {
+				return nil, nil, err
+			}
+			switch head.Entity {
+			case "submission":
+				var sub Submission
+				err = attributevalue.UnmarshalMap(raw, &sub)
+				subs = append(subs, sub)
+			case "consent":
+				var e LedgerEntry
+				err = attributevalue.UnmarshalMap(raw, &e)
+				ledger = append(ledger, e)
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return subs, ledger, nil
+}
+
+// IsConflict reports whether err is ErrConflict.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
