@@ -1,0 +1,206 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kehu-dev/kehu/shared/form"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/metrics"
+)
+
+// FormIntake serves POST /v1/forms/{formId}/submissions (and its CORS
+// preflight) for API Gateway HTTP API payload v2.
+type FormIntake struct {
+	Service  *intake.Service
+	Log      *slog.Logger
+	Metrics  *metrics.Emitter
+	MaxBody  int
+	KMSCalls func() int64 // data-key calls so far, for the metric; may be nil
+}
+
+type created struct {
+	SubmissionID string `json:"submission_id"`
+	CustomerID   string `json:"customer_id"`
+}
+
+// Handle answers one request. It never returns an error: every failure is
+// an HTTP answer, so API Gateway never substitutes its own.
+func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	var kmsBefore int64
+	if h.KMSCalls != nil {
+		kmsBefore = h.KMSCalls()
+	}
+	formID := req.PathParameters["formId"]
+	html := isHTMLPost(&req)
+	outcome, reason := "accepted", ""
+	var res intake.Result
+	resp, err := h.handle(ctx, &req, formID, &res)
+	if err != nil {
+		p := FromError(err)
+		outcome, reason = "rejected", p.Reason()
+		if p.Status >= 500 {
+			outcome = "error"
+		}
+		resp = errorResponse(p, html, resp.Headers)
+		attrs := []any{"request_id", req.RequestContext.RequestID, "form", formID, "outcome", outcome, "reason", reason, "status", p.Status}
+		if p.Status >= 500 {
+			h.Log.ErrorContext(ctx, "submission failed", append(attrs, "err", err.Error(), "duration_ms", time.Since(start).Milliseconds())...)
+		} else {
+			h.Log.InfoContext(ctx, "submission rejected", append(attrs, "duration_ms", time.Since(start).Milliseconds())...)
+		}
+	} else {
+		switch {
+		case res.Honeypot:
+			outcome = "honeypot"
+		case res.Replayed:
+			outcome = "replayed"
+		case req.RequestContext.HTTP.Method == http.MethodOptions:
+			outcome = "preflight"
+		}
+		h.Log.InfoContext(ctx, "submission answered", "request_id", req.RequestContext.RequestID, "form", formID, "outcome", outcome,
+			"status", resp.StatusCode, "new_customer", res.NewCustomer, "identity_conflict", res.Conflict, "duration_ms", time.Since(start).Milliseconds())
+	}
+	h.emit(formID, outcome, reason, res, kmsBefore, time.Since(start))
+	return resp, nil
+}
+
+func (h *FormIntake) emit(formID, outcome, reason string, res intake.Result, kmsBefore int64, d time.Duration) {
+	if outcome == "preflight" {
+		return
+	}
+	dims := map[string]string{"outcome": outcome}
+	if reason != "" {
+		dims["reason"] = reason
+	}
+	counts := []metrics.Count{{Name: "Submissions", Value: 1}, {Name: "Duration", Value: float64(d.Microseconds()) / 1000, Unit: "Milliseconds"}}
+	if outcome == "accepted" {
+		dup := 0.0
+		if !res.NewCustomer {
+			dup = 1
+		}
+		counts = append(counts, metrics.Count{Name: "ReturningCustomers", Value: dup})
+		if res.Conflict {
+			counts = append(counts, metrics.Count{Name: "IdentityConflicts", Value: 1})
+		}
+	}
+	if h.KMSCalls != nil {
+		counts = append(counts, metrics.Count{Name: "KMSCalls", Value: float64(h.KMSCalls() - kmsBefore)})
+	}
+	h.Metrics.Emit(dims, counts...)
+}
+
+func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPRequest, formID string, res *intake.Result) (events.APIGatewayV2HTTPResponse, error) {
+	resp := events.APIGatewayV2HTTPResponse{Headers: map[string]string{"Cache-Control": "no-store"}}
+	def, err := h.Service.Form(ctx, formID)
+	if err != nil {
+		return resp, err
+	}
+	origin := header(req, "origin")
+	if origin != "" {
+		if !slices.Contains(def.AllowedOrigins, origin) {
+			return resp, problem(http.StatusForbidden, "origin-not-allowed", "Origin not allowed",
+				"This form does not accept submissions from that origin.")
+		}
+		resp.Headers["Access-Control-Allow-Origin"] = origin
+		resp.Headers["Vary"] = "Origin"
+		resp.Headers["Access-Control-Expose-Headers"] = "Idempotent-Replayed, Retry-After"
+	}
+	switch req.RequestContext.HTTP.Method {
+	case http.MethodOptions:
+		resp.StatusCode = http.StatusNoContent
+		resp.Headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+		resp.Headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+		resp.Headers["Access-Control-Max-Age"] = "600"
+		return resp, nil
+	case http.MethodPost:
+	default:
+		resp.Headers["Allow"] = "POST, OPTIONS"
+		return resp, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "Use POST.")
+	}
+	d, err := decodeBody(req, h.MaxBody)
+	if err != nil {
+		return resp, err
+	}
+	*res, err = h.Service.Submit(ctx, def, intake.Submission{
+		FormID: def.ID, Fields: d.fields, Consent: d.consent,
+		IdempotencyKey: header(req, "idempotency-key"),
+		ClientIP:       req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent,
+	})
+	if err != nil {
+		return resp, err
+	}
+	if res.Replayed {
+		resp.Headers["Idempotent-Replayed"] = "true"
+	}
+	if d.html && def.RedirectURL != "" {
+		resp.StatusCode = http.StatusSeeOther
+		resp.Headers["Location"] = def.RedirectURL
+		return resp, nil
+	}
+	if d.html {
+		resp.StatusCode = http.StatusCreated
+		resp.Headers["Content-Type"] = "text/html; charset=utf-8"
+		resp.Body = thanksPage(def)
+		return resp, nil
+	}
+	body, _ := json.Marshal(created{SubmissionID: res.SubmissionID, CustomerID: res.CustomerID})
+	resp.StatusCode = http.StatusCreated
+	resp.Headers["Content-Type"] = "application/json"
+	resp.Body = string(body)
+	return resp, nil
+}
+
+func errorResponse(p *Problem, html bool, base map[string]string) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{"Cache-Control": "no-store"}
+	for _, k := range []string{"Access-Control-Allow-Origin", "Vary", "Access-Control-Expose-Headers", "Allow"} {
+		if v, ok := base[k]; ok {
+			headers[k] = v
+		}
+	}
+	if p.retryAfter > 0 {
+		headers["Retry-After"] = strconv.Itoa(p.retryAfter)
+	}
+	if html {
+		headers["Content-Type"] = "text/html; charset=utf-8"
+		return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: errorPage(p)}
+	}
+	headers["Content-Type"] = "application/problem+json"
+	body, _ := json.Marshal(p)
+	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: string(body)}
+}
+
+var pages = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body><h1>{{.Title}}</h1><p>{{.Detail}}</p>
+{{if .Errors}}<ul>{{range .Errors}}<li><strong>{{.Field}}</strong> {{.Detail}}</li>{{end}}</ul>{{end}}
+{{if .MissingConsent}}<p>Consent needed for: {{range $i, $p := .MissingConsent}}{{if $i}}, {{end}}{{$p}}{{end}}</p>{{end}}
+<p>Please go back, correct the form and send it again.</p></body></html>
+`))
+
+func errorPage(p *Problem) string {
+	var b strings.Builder
+	if err := pages.Execute(&b, p); err != nil {
+		return "<!doctype html><title>Error</title><p>The form could not be sent.</p>"
+	}
+	return b.String()
+}
+
+func thanksPage(def *form.Definition) string {
+	return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Thank you</title></head><body><h1>Thank you</h1><p>" +
+		template.HTMLEscapeString(def.Title) + ": your details were received.</p></body></html>\n"
+}
+
+// ErrBodyTooLarge is returned by the bridge for bodies over the hard limit.
+var ErrBodyTooLarge = errors.New("body too large")
