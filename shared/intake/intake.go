@@ -182,9 +182,9 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 		reqHash := requestHash(def.ID, values, granted, sub.Consent.Notice)
 		keyHash := hashHex(def.ID + "\x00" + key)
 		owner := s.NewID()
-		existing, err := s.Store.Acquire(ctx, keyHash, reqHash, owner, now, s.Lease, s.Keep)
-		if err != nil {
-			return Result{}, err
+		existing, aerr := s.Store.Acquire(ctx, keyHash, reqHash, owner, now, s.Lease, s.Keep)
+		if aerr != nil {
+			return Result{}, aerr
 		}
 		if existing != nil {
 			switch {
@@ -198,7 +198,7 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 		}
 		held = &store.IdempotencyDone{KeyHash: keyHash, Owner: owner}
 		defer func() {
-			if err != nil {
+			if err != nil { // the named result: whatever failed after the key was taken
 				// Let a retry proceed at once; the lease covers a failed release.
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 				defer cancel()

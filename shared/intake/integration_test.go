@@ -1,0 +1,481 @@
+package intake_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+
+	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/blindindex"
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/form"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+func contactSub(name, email, phone string) intake.Submission {
+	f := map[string][]string{"name": {name}, "region": {"华东"}, "industry": {"manufacturing"}, "message": {"请联系我 " + name}}
+	if email != "" {
+		f["email"] = []string{email}
+	}
+	if phone != "" {
+		f["phone"] = []string{phone}
+	}
+	return intake.Submission{FormID: "contact", Fields: f, ClientIP: "203.0.113.7", UserAgent: "Mozilla/5.0 test",
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact}, Notice: "contact-v1"}}
+}
+
+func submit(t *testing.T, svc *intake.Service, sub intake.Submission) (intake.Result, error) {
+	t.Helper()
+	ctx := context.Background()
+	def, err := svc.Form(ctx, sub.FormID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc.Submit(ctx, def, sub)
+}
+
+func TestNewAndReturningCustomer(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	email := strings.ToLower(stacktest.Unique("wei")) + "@example.com"
+
+	first, err := submit(t, svc, contactSub("张伟", email, "138 0013 8000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.NewCustomer {
+		t.Fatal("first submission did not create a customer")
+	}
+	// Same email in another case and with IDN-insensitive spacing: the same customer.
+	second, err := submit(t, svc, contactSub("张伟", "  "+strings.ToUpper(email)+" ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.CustomerID != first.CustomerID || second.NewCustomer {
+		t.Fatalf("returning email made customer %s (new=%v), want %s", second.CustomerID, second.NewCustomer, first.CustomerID)
+	}
+	// Same phone written differently, no email: still the same customer.
+	third, err := submit(t, svc, contactSub("张伟", "", "+86 138-0013-8000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.CustomerID != first.CustomerID {
+		t.Fatalf("returning phone made customer %s, want %s", third.CustomerID, first.CustomerID)
+	}
+	counts := st.Count(t)
+	want := map[string]int{"profile": 1, "submission": 3, "consent": 3, "blind-index": 2, "form": 1, "config": 1}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("%d %s items, want %d (all: %v)", counts[k], k, n, counts)
+		}
+	}
+	p, err := st.Store.Profile(context.Background(), first.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Version != 3 {
+		t.Errorf("profile version %d, want 3", p.Version)
+	}
+	if p.General["region"] != "华东" || p.Sources["email"].SubmissionID != second.SubmissionID || p.Sources["phone"].SubmissionID != third.SubmissionID {
+		t.Errorf("provenance not kept per field: %+v", p.Sources)
+	}
+	if src := p.Sources["name"]; src.Tier != "confidential" || src.Notice != "contact-v1" || src.FormID != "contact" || src.ConfirmedAt.IsZero() {
+		t.Errorf("name provenance incomplete: %+v", src)
+	}
+	if !p.Consent[consent.Contact].Granted || p.Consent[consent.Marketing].Granted {
+		t.Errorf("consent state wrong: %+v", p.Consent)
+	}
+}
+
+// The raw table holds none of the submitted personal values in plaintext:
+// not in attributes, not in keys, not in the consent proof.
+func TestNoPlaintextInTable(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	name := "Plain " + stacktest.Unique("Name")
+	email := strings.ToLower(stacktest.Unique("secret")) + "@example.org"
+	sub := contactSub(name, email, "13900139000")
+	sub.Fields["company"] = []string{stacktest.Unique("SecretCo")}
+	if _, err := submit(t, svc, sub); err != nil {
+		t.Fatal(err)
+	}
+	needles := []string{name, email, "13900139000", "+8613900139000", sub.Fields["company"][0], sub.Fields["message"][0], "203.0.113.7", "Mozilla/5.0 test"}
+	items := st.Scan(t)
+	if len(items) < 5 {
+		t.Fatalf("only %d items in the table", len(items))
+	}
+	for _, it := range items {
+		dump := dumpItem(it)
+		for _, n := range needles {
+			if bytes.Contains(dump, []byte(n)) {
+				t.Errorf("plaintext %q found in item %s", n, it["pk"].(*types.AttributeValueMemberS).Value)
+			}
+		}
+	}
+	// General fields stay plain so segments can use them.
+	found := false
+	for _, it := range items {
+		if bytes.Contains(dumpItem(it), []byte("manufacturing")) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the general field industry is not stored in plain form")
+	}
+}
+
+func dumpItem(it map[string]types.AttributeValue) []byte {
+	var b bytes.Buffer
+	var walk func(v types.AttributeValue)
+	walk = func(v types.AttributeValue) {
+		switch x := v.(type) {
+		case *types.AttributeValueMemberS:
+			b.WriteString(x.Value + "\x00")
+		case *types.AttributeValueMemberB:
+			b.Write(x.Value)
+			b.WriteByte(0)
+		case *types.AttributeValueMemberSS:
+			b.WriteString(strings.Join(x.Value, "\x00"))
+		case *types.AttributeValueMemberL:
+			for _, e := range x.Value {
+				walk(e)
+			}
+		case *types.AttributeValueMemberM:
+			for k, e := range x.Value {
+				b.WriteString(k + "\x00")
+				walk(e)
+			}
+		}
+	}
+	for k, v := range it {
+		b.WriteString(k + "\x00")
+		walk(v)
+	}
+	return b.Bytes()
+}
+
+// Readers decrypt what intake sealed; a ciphertext copied to another
+// customer or attribute does not open; intake itself may not decrypt.
+func TestCiphertextBinding(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ctx := context.Background()
+	a, err := submit(t, svc, contactSub("Alice "+stacktest.Unique("a"), stacktest.Unique("alice")+"@example.com", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := submit(t, svc, contactSub("Bob "+stacktest.Unique("b"), stacktest.Unique("bob")+"@example.com", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, _ := st.Store.Profile(ctx, a.CustomerID)
+	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
+	aad := func(cust, attr string) envelope.AAD {
+		return envelope.AAD{Table: st.Table, Customer: cust, Attribute: "pii." + attr, Tier: customer.Confidential}
+	}
+	got, err := sales.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"])
+	if err != nil || !strings.HasPrefix(string(got), "Alice ") {
+		t.Fatalf("sales cannot read the name: %q, %v", got, err)
+	}
+	cases := []struct {
+		name string
+		aad  envelope.AAD
+	}{
+		{"copied to another customer", aad(b.CustomerID, "name")},
+		{"copied to another attribute", aad(a.CustomerID, "message")},
+		{"read as another tier", envelope.AAD{Table: st.Table, Customer: a.CustomerID, Attribute: "pii.name", Tier: customer.Restricted}},
+		{"read under another table", envelope.AAD{Table: st.Table + "-other", Customer: a.CustomerID, Attribute: "pii.name", Tier: customer.Confidential}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := sales.Open(ctx, tc.aad, pa.Sealed["name"]); err == nil {
+				t.Fatal("a moved ciphertext opened")
+			}
+		})
+	}
+	t.Run("intake credentials are refused Decrypt", func(t *testing.T) {
+		in := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-intake")))
+		_, err := in.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"])
+		var api smithy.APIError
+		if !errors.As(err, &api) || api.ErrorCode() != "AccessDeniedException" || !errors.Is(err, envelope.ErrDenied) {
+			t.Fatalf("intake decrypt: %v, want AccessDeniedException", err)
+		}
+	})
+	t.Run("sales is refused the restricted tier", func(t *testing.T) {
+		k := config.KMS(st.AWS(t, "kehu-intake"))
+		dk, err := k.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String("alias/kehu-restricted"), KeySpec: "AES_256",
+			EncryptionContext: envelope.Context(st.Table, customer.Restricted)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = config.KMS(st.AWS(t, "kehu-sales")).Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: dk.CiphertextBlob,
+			EncryptionContext: envelope.Context(st.Table, customer.Restricted)})
+		if !errors.Is(envelope.Classify(err), envelope.ErrDenied) {
+			t.Fatalf("sales decrypt of restricted: %v", err)
+		}
+	})
+}
+
+func TestIdempotency(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	sub := contactSub("Idem "+stacktest.Unique("i"), stacktest.Unique("idem")+"@example.com", "")
+	sub.IdempotencyKey = stacktest.Unique("key")
+	first, err := submit(t, svc, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := st.Count(t)
+	again, err := submit(t, svc, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Replayed || again.SubmissionID != first.SubmissionID || again.CustomerID != first.CustomerID {
+		t.Fatalf("retry answered %+v, want a replay of %+v", again, first)
+	}
+	if after := st.Count(t); !equalCounts(before, after) {
+		t.Fatalf("a replay wrote: before %v, after %v", before, after)
+	}
+
+	changed := sub
+	changed.Fields = map[string][]string{"name": {"Someone else"}, "email": sub.Fields["email"]}
+	if _, err := submit(t, svc, changed); !errors.Is(err, intake.ErrIdempotencyMismatch) {
+		t.Fatalf("same key, other body: %v, want ErrIdempotencyMismatch", err)
+	}
+
+	t.Run("in flight", func(t *testing.T) {
+		inflight := contactSub("Flight "+stacktest.Unique("f"), stacktest.Unique("flight")+"@example.com", "")
+		inflight.IdempotencyKey = stacktest.Unique("key")
+		// Another instance holds the key: simulate with a slow sealer that
+		// lets a second request arrive while the first is working.
+		slow, _ := st.Intake(t)
+		gate := make(chan struct{})
+		release := make(chan struct{})
+		slow.Sealer = gatedSealer{inner: slow.Sealer, gate: gate, release: release}
+		done := make(chan error, 1)
+		go func() { _, err := submit(t, slow, inflight); done <- err }()
+		<-gate
+		if _, err := submit(t, svc, inflight); !errors.Is(err, intake.ErrInFlight) {
+			t.Errorf("while in flight: %v, want ErrInFlight", err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		r, err := submit(t, svc, inflight)
+		if err != nil || !r.Replayed {
+			t.Fatalf("after completion: %+v, %v; want a replay", r, err)
+		}
+	})
+
+	t.Run("form's own submission id", func(t *testing.T) {
+		s := contactSub("Field "+stacktest.Unique("f"), stacktest.Unique("field")+"@example.com", "")
+		s.Fields["form_submission_id"] = []string{stacktest.Unique("sid")}
+		a, err := submit(t, svc, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := submit(t, svc, s)
+		if err != nil || !b.Replayed || b.SubmissionID != a.SubmissionID {
+			t.Fatalf("resubmitted form id: %+v, %v", b, err)
+		}
+	})
+}
+
+type gatedSealer struct {
+	inner   intake.Sealer
+	gate    chan struct{}
+	release chan struct{}
+}
+
+func (g gatedSealer) Seal(ctx context.Context, aad envelope.AAD, p []byte) ([]byte, error) {
+	select {
+	case g.gate <- struct{}{}:
+		<-g.release
+	default:
+	}
+	return g.inner.Seal(ctx, aad, p)
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Rejected submissions store nothing at all.
+func TestRejectionsStoreNothing(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	base := st.Count(t)
+	email := stacktest.Unique("rej") + "@example.com"
+	cases := []struct {
+		name string
+		mod  func(*intake.Submission)
+		want error
+	}{
+		{"missing required consent", func(s *intake.Submission) { s.Consent.Purposes = []consent.Purpose{consent.Contact} }, consent.ErrMissing},
+		{"no consent at all", func(s *intake.Submission) { s.Consent = consent.Grant{} }, consent.ErrMissing},
+		{"notice not accepted", func(s *intake.Submission) { s.Consent.Notice = "contact-v0" }, consent.ErrInvalid},
+		{"purpose not offered", func(s *intake.Submission) { s.Consent.Purposes = append(s.Consent.Purposes, consent.Profiling) }, consent.ErrInvalid},
+		{"bad email", func(s *intake.Submission) { s.Fields["email"] = []string{"not-an-email"} }, nil},
+		{"unknown field", func(s *intake.Submission) { s.Fields["national_id"] = []string{"110101199003077777"} }, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := contactSub("Rejected", email, "")
+			s.IdempotencyKey = stacktest.Unique("k")
+			tc.mod(&s)
+			_, err := submit(t, svc, s)
+			var verr *intake.ValidationError
+			switch {
+			case err == nil:
+				t.Fatal("accepted")
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Fatalf("err %v, want %v", err, tc.want)
+			case tc.want == nil && !errors.As(err, &verr):
+				t.Fatalf("err %v, want a validation error", err)
+			}
+			if got := st.Count(t); !equalCounts(base, got) {
+				t.Fatalf("a rejected submission wrote: %v → %v", base, got)
+			}
+		})
+	}
+	t.Run("honeypot", func(t *testing.T) {
+		s := contactSub("Bot", email, "")
+		s.Fields["website"] = []string{"http://spam.example"}
+		r, err := submit(t, svc, s)
+		if err != nil || !r.Honeypot || r.SubmissionID == "" {
+			t.Fatalf("honeypot: %+v, %v", r, err)
+		}
+		if got := st.Count(t); !equalCounts(base, got) {
+			t.Fatalf("a honeypot hit wrote: %v → %v", base, got)
+		}
+	})
+}
+
+// faultyDB fails TransactWriteItems as a throttled DynamoDB would.
+type faultyDB struct {
+	store.DB
+}
+
+func (f faultyDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate of requests exceeds the allowed throughput."}
+}
+
+// A failing dependency leaves nothing written, not even the idempotency
+// record, so the client's retry goes through.
+func TestDependencyFailuresWriteNothing(t *testing.T) {
+	st := stacktest.New(t)
+	base := st.Count(t)
+	ctx := context.Background()
+
+	t.Run("KMS unreachable", func(t *testing.T) {
+		svc, _ := st.Intake(t)
+		dead := config.KMS(st.AWS(t, "kehu-intake"))
+		deadKMS := kms.New(dead.Options(), func(o *kms.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
+		svc.Sealer = envelope.NewSealer(deadKMS, st.Table, map[customer.Tier]string{customer.Confidential: "alias/kehu-confidential"})
+		s := contactSub("Down", stacktest.Unique("down")+"@example.com", "")
+		s.IdempotencyKey = stacktest.Unique("k")
+		_, err := submit(t, svc, s)
+		if !errors.Is(err, envelope.ErrUnavailable) {
+			t.Fatalf("err %v, want envelope.ErrUnavailable", err)
+		}
+		if got := st.Count(t); !equalCounts(base, got) {
+			t.Fatalf("KMS failure left items: %v → %v", base, got)
+		}
+	})
+	t.Run("DynamoDB throttles the commit", func(t *testing.T) {
+		svc, _ := st.Intake(t)
+		svc.Store = store.New(faultyDB{DB: st.DB}, st.Table)
+		s := contactSub("Throttled", stacktest.Unique("thr")+"@example.com", "")
+		s.IdempotencyKey = stacktest.Unique("k")
+		_, err := submit(t, svc, s)
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("err %v, want store.ErrUnavailable", err)
+		}
+		if got := st.Count(t); !equalCounts(base, got) {
+			t.Fatalf("a failed commit left items: %v → %v", base, got)
+		}
+		// The retry against a healthy table goes through with the same key.
+		healthy, _ := st.Intake(t)
+		if _, err := healthy.Submit(ctx, mustForm(t, healthy), s); err != nil {
+			t.Fatalf("retry after failure: %v", err)
+		}
+	})
+}
+
+func mustForm(t *testing.T, svc *intake.Service) *form.Definition {
+	t.Helper()
+	def, err := svc.Form(context.Background(), "contact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
+// Two existing customers matched by one submission are not merged.
+func TestIdentityConflictRecorded(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ea := stacktest.Unique("ca") + "@example.com"
+	a, err := submit(t, svc, contactSub("A", ea, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := submit(t, svc, contactSub("B", "", "13700137000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := submit(t, svc, contactSub("A or B", ea, "13700137000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CustomerID != a.CustomerID || !c.Conflict {
+		t.Fatalf("conflicting submission: %+v; want customer %s with a conflict", c, a.CustomerID)
+	}
+	subs, _, err := st.Store.History(context.Background(), a.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := subs[len(subs)-1]
+	if len(last.IdentityReview) != 1 || last.IdentityReview[0] != b.CustomerID {
+		t.Fatalf("review not recorded: %+v", last)
+	}
+	// The phone still points to B.
+	ix := lookupPhone(t, st, svc, "+8613700137000")
+	if ix != b.CustomerID {
+		t.Fatalf("phone index re-pointed to %s", ix)
+	}
+}
+
+func lookupPhone(t *testing.T, st *stacktest.Stack, svc *intake.Service, e164 string) string {
+	t.Helper()
+	ref := store.IndexRef{Kind: "phone", Hash: svc.Index.Hash(blindindex.Phone, e164)}
+	found, err := st.Store.Lookup(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found[ref]
+}
+
+var _ = time.Second
