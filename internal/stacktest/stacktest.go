@@ -63,7 +63,9 @@ func New(t testing.TB) *Stack {
 	if _, err := s.DB.CreateTable(ctx, def); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	t.Cleanup(func() { _, _ = s.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.Table)}) })
+	t.Cleanup(func() {
+		_, _ = s.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(s.Table)})
+	})
 	if err := store.EnsureTable(ctx, s.DB, s.Table); err != nil {
 		t.Fatal(err)
 	}

@@ -132,4 +132,3 @@ func (s *Store) completeIdempotency(keyHash, owner string, r Response) (types.Tr
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}}, nil
 }
-
