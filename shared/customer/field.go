@@ -105,6 +105,16 @@ func Catalogue() []Spec {
 // digits and underscores. Names appear in attribute paths and AAD.
 func ValidName(name string) bool { return fieldName.MatchString(name) }
 
+// SafeName returns name if it looks like a field name, and a placeholder
+// otherwise: an unknown "name" sent by a client could be personal data, and
+// problems, logs and metrics never repeat personal data.
+func SafeName(name string) string {
+	if ValidName(name) {
+		return name
+	}
+	return "(unrecognised field name)"
+}
+
 // FieldError is one problem with one field. Detail never echoes the value.
 type FieldError struct {
 	Field  string `json:"field"`

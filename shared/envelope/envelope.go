@@ -146,12 +146,16 @@ func (s *Sealer) Seal(ctx context.Context, aad AAD, plaintext []byte) ([]byte, e
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("seal nonce: %w", err)
 	}
+	return seal(dk, code, nonce, plaintext, aad.bytes()), nil
+}
+
+func seal(dk *dataKey, code byte, nonce, plaintext, aad []byte) []byte {
 	out := make([]byte, headerSize, headerSize+len(dk.wrapped)+nonceSize+len(plaintext)+dk.aead.Overhead())
 	out[0], out[1] = version, code
 	binary.BigEndian.PutUint16(out[2:], uint16(len(dk.wrapped)))
 	out = append(out, dk.wrapped...)
 	out = append(out, nonce...)
-	return dk.aead.Seal(out, nonce, plaintext, aad.bytes()), nil
+	return dk.aead.Seal(out, nonce, plaintext, aad)
 }
 
 func (s *Sealer) key(ctx context.Context, tier customer.Tier) (*dataKey, error) {

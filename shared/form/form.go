@@ -190,7 +190,7 @@ func (d *Definition) Check(raw map[string][]string, now time.Time) ([]Value, []c
 	var probs []customer.FieldError
 	for name := range raw {
 		if _, ok := d.index[name]; !ok {
-			probs = append(probs, customer.FieldError{Field: name, Code: customer.CodeUnknown, Detail: "is not a field of this form"})
+			probs = append(probs, customer.FieldError{Field: customer.SafeName(name), Code: customer.CodeUnknown, Detail: "is not a field of this form"})
 		}
 	}
 	var out []Value

@@ -188,7 +188,7 @@ func decodeJSON(body []byte) (*decoded, error) {
 			d.fields[name] = []string{n.String()}
 		case string(raw) == "null":
 		default:
-			probs = append(probs, customer.FieldError{Field: name, Code: "invalid_type", Detail: "must be a string or a number"})
+			probs = append(probs, customer.FieldError{Field: customer.SafeName(name), Code: "invalid_type", Detail: "must be a string or a number"})
 		}
 	}
 	if len(probs) > 0 {
@@ -204,10 +204,13 @@ func decodeJSON(body []byte) (*decoded, error) {
 func jsonReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return "member " + te.Field + " has the wrong type"
+		if customer.ValidName(strings.ReplaceAll(te.Field, ".", "_")) {
+			return "member " + te.Field + " has the wrong type"
+		}
+		return "a member has the wrong type"
 	}
 	if strings.HasPrefix(err.Error(), "json: unknown field") {
-		return strings.TrimPrefix(err.Error(), "json: ")
+		return "it has another member" // the name is not repeated: it could be anything
 	}
 	return "invalid JSON"
 }
@@ -249,7 +252,7 @@ func walkJSON(dec *json.Decoder, depth int) error {
 			}
 			name, _ := t.(string)
 			if names[name] {
-				return fmt.Errorf("The member name %q appears twice in one object.", truncate(name, 40))
+				return errors.New("A member name appears twice in one object.")
 			}
 			names[name] = true
 		}
@@ -261,11 +264,4 @@ func walkJSON(dec *json.Decoder, depth int) error {
 		return errInvalidJSON
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

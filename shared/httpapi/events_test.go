@@ -38,7 +38,7 @@ var expectations = map[string]expectation{
 			t.Errorf("201 body %q lacks ids", r.Body)
 		}
 	}},
-	"json-idempotent.json":      {status: 201, contentType: "application/json", stores: true},
+	"json-idempotent.json": {status: 201, contentType: "application/json", stores: true},
 	"json-missing-consent.json": {status: 422, problem: "consent-missing", contentType: "application/problem+json", check: func(t *testing.T, r events.APIGatewayV2HTTPResponse) {
 		if !strings.Contains(r.Body, `"missing_consent":["processing"]`) {
 			t.Errorf("body does not name the missing purpose: %s", r.Body)
