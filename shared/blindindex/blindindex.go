@@ -60,11 +60,11 @@ func New(secret []byte) (*Index, error) {
 
 // Unwrap decrypts the wrapped secret with KMS (one call) and derives the keys.
 func Unwrap(ctx context.Context, k envelope.Decrypter, keyID, table string, wrapped []byte) (*Index, error) {
-	out, err := k.Decrypt(ctx, &kms.DecryptInput{
-		CiphertextBlob:    wrapped,
-		KeyId:             aws.String(keyID),
-		EncryptionContext: Context(table),
-	})
+	in := &kms.DecryptInput{CiphertextBlob: wrapped, EncryptionContext: Context(table)}
+	if keyID != "" {
+		in.KeyId = aws.String(keyID) // pin the key: a blob under another key is refused
+	}
+	out, err := k.Decrypt(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("unwrap blind index secret: %w", envelope.Classify(err))
 	}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/kehu-dev/kehu/internal/localkms"
+	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/intake"
+)
+
+func as(t *testing.T, principal string) {
+	t.Helper()
+	cfg, err := localkms.LoadConfig(os.Getenv("KEHU_KMS_CONFIG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cfg.Principals {
+		if p.Name == principal {
+			t.Setenv("AWS_ACCESS_KEY_ID", p.AccessKeyID)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", p.SecretAccessKey)
+			t.Setenv("AWS_REGION", cfg.Region)
+			return
+		}
+	}
+	t.Fatalf("no principal %s", principal)
+}
+
+func kehu(t *testing.T, table string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, func(k string) string {
+		if k == "TABLE_NAME" {
+			return table
+		}
+		return os.Getenv(k)
+	})
+	return out.String(), errOut.String(), code
+}
+
+func TestCustomerShowAndFind(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ctx := context.Background()
+	// A form with a restricted field, stored through the CLI itself.
+	doc := `{"id":"kyc","fields":[{"name":"name","required":true},{"name":"email"},{"name":"national_id"},{"name":"region"}],
+	"consent":{"required":["processing","sensitive"],"notices":["kyc-v1"]}}`
+	path := t.TempDir() + "/kyc.json"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	as(t, "kehu-admin")
+	if out, errOut, code := kehu(t, st.Table, "forms", "put", path); code != 0 || !strings.Contains(out, "stored form kyc") {
+		t.Fatalf("forms put: %d %s %s", code, out, errOut)
+	}
+	if out, _, code := kehu(t, st.Table, "forms", "list"); code != 0 || !strings.Contains(out, "kyc") || !strings.Contains(out, "contact") {
+		t.Fatalf("forms list: %d %s", code, out)
+	}
+	email := stacktest.Unique("kyc") + "@example.com"
+	def, err := svc.Form(ctx, "kyc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Submit(ctx, def, intake.Submission{FormID: "kyc",
+		Fields:  map[string][]string{"name": {"周杰"}, "email": {email}, "national_id": {"110101199003077777"}, "region": {"华北"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Sensitive}, Notice: "kyc-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	show := func(t *testing.T, principal string) map[string]fieldView {
+		as(t, principal)
+		out, errOut, code := kehu(t, st.Table, "customer", "show", res.CustomerID, "--json")
+		if code != 0 {
+			t.Fatalf("show as %s: %d %s", principal, code, errOut)
+		}
+		var doc struct {
+			Fields        []fieldView
+			ConsentLedger []json.RawMessage `json:"consent_ledger"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.ConsentLedger) != 1 {
+			t.Errorf("ledger has %d entries", len(doc.ConsentLedger))
+		}
+		m := map[string]fieldView{}
+		for _, f := range doc.Fields {
+			m[f.Field] = f
+		}
+		return m
+	}
+	t.Run("sales reads confidential, not restricted", func(t *testing.T) {
+		f := show(t, "kehu-sales")
+		if f["name"].Value == nil || *f["name"].Value != "周杰" || f["region"].Value == nil {
+			t.Errorf("name/region: %+v %+v", f["name"], f["region"])
+		}
+		if f["national_id"].Value != nil || !strings.Contains(f["national_id"].Unreadable, "restricted") {
+			t.Errorf("sales read the restricted tier: %+v", f["national_id"])
+		}
+		if n := f["national_id"]; n.ReadBy != "compliance role only" || n.Notice != "kyc-v1" || n.Form != "kyc" || len(n.Purposes) != 2 || n.ConfirmedAt.IsZero() {
+			t.Errorf("provenance of national_id: %+v", n)
+		}
+	})
+	t.Run("compliance reads everything", func(t *testing.T) {
+		f := show(t, "kehu-compliance")
+		if f["national_id"].Value == nil || *f["national_id"].Value != "110101199003077777" {
+			t.Errorf("compliance: %+v", f["national_id"])
+		}
+	})
+	t.Run("intake reads nothing encrypted", func(t *testing.T) {
+		f := show(t, "kehu-intake")
+		if f["name"].Value != nil || f["email"].Value != nil || f["region"].Value == nil {
+			t.Errorf("intake view: %+v", f)
+		}
+	})
+	t.Run("find by email and phone", func(t *testing.T) {
+		as(t, "kehu-sales")
+		out, errOut, code := kehu(t, st.Table, "customer", "find", "--email", strings.ToUpper(email))
+		if code != 0 || strings.TrimSpace(out) != res.CustomerID {
+			t.Fatalf("find: %d %q %s", code, out, errOut)
+		}
+		if _, _, code := kehu(t, st.Table, "customer", "find", "--email", "nobody@example.com"); code != 1 {
+			t.Fatalf("find of an unknown email exited %d", code)
+		}
+		if _, _, code := kehu(t, st.Table, "customer", "find"); code != 2 {
+			t.Fatalf("find without a value exited %d", code)
+		}
+	})
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"forms"}, &out, &errOut, func(string) string { return "" }); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(errOut.String(), "TABLE_NAME") {
+		t.Fatalf("stderr %q", errOut.String())
+	}
+}
