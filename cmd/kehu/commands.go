@@ -73,21 +73,13 @@ func (c *cli) formsList(ctx context.Context, out io.Writer) error {
 	return w.Flush()
 }
 
-// fieldView answers, for one field: its value (if readable), where it came
-// from, under which consent, who may read it, when last confirmed.
+// fieldView is one field's value (if these credentials may read it) and
+// its provenance.
 type fieldView struct {
-	Field       string    `json:"field"`
-	Tier        string    `json:"tier"`
-	Value       *string   `json:"value,omitempty"`
-	Unreadable  string    `json:"unreadable,omitempty"`
-	ReadBy      string    `json:"read_by"`
-	Form        string    `json:"form"`
-	Channel     string    `json:"channel"`
-	Submission  string    `json:"submission_id"`
-	Notice      string    `json:"notice"`
-	Purposes    []string  `json:"purposes"`
-	CollectedAt time.Time `json:"collected_at"`
-	ConfirmedAt time.Time `json:"confirmed_at"`
+	store.Provenance
+	Value      *string `json:"value,omitempty"`
+	Unreadable string  `json:"unreadable,omitempty"`
+	ReadBy     string  `json:"read_by"`
 }
 
 var readers = map[string]string{
@@ -104,41 +96,36 @@ func (c *cli) customerShow(ctx context.Context, id string, asJSON bool, out io.W
 	if err != nil {
 		return err
 	}
+	ledger, err := c.store.Ledger(ctx, id)
+	if err != nil {
+		return err
+	}
+	prov := store.FieldProvenance(p, ledger)
 	opener := envelope.NewOpener(c.kms)
 	var fields []fieldView
-	names := slices.Sorted(maps.Keys(p.Sources))
-	for _, name := range names {
-		src := p.Sources[name]
-		v := fieldView{Field: name, Tier: src.Tier, ReadBy: readers[src.Tier], Form: src.FormID, Channel: src.Channel,
-			Submission: src.SubmissionID, Notice: src.Notice, CollectedAt: src.CollectedAt, ConfirmedAt: src.ConfirmedAt}
-		for _, pp := range src.Purposes {
-			v.Purposes = append(v.Purposes, string(pp))
-		}
+	for _, name := range slices.Sorted(maps.Keys(prov)) {
+		v := fieldView{Provenance: prov[name], ReadBy: readers[prov[name].Tier]}
 		if plain, ok := p.General[name]; ok {
 			v.Value = &plain
 		} else if blob, ok := p.Sealed[name]; ok {
-			pt, err := opener.Open(ctx, envelope.AAD{Table: c.table, Customer: id, Attribute: "pii." + name, Tier: customer.Tier(src.Tier)}, blob)
+			pt, err := opener.Open(ctx, envelope.AAD{Table: c.table, Customer: id, Attribute: "pii." + name, Tier: customer.Tier(v.Tier)}, blob)
 			switch {
 			case err == nil:
 				s := string(pt)
 				v.Value = &s
 			case errors.Is(err, envelope.ErrDenied):
-				v.Unreadable = "these credentials may not decrypt the " + src.Tier + " tier"
+				v.Unreadable = "these credentials may not decrypt the " + v.Tier + " tier"
 			default:
 				v.Unreadable = "cannot decrypt: " + err.Error()
 			}
 		}
 		fields = append(fields, v)
 	}
-	subs, ledger, err := c.store.History(ctx, id)
-	if err != nil {
-		return err
-	}
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"customer_id": id, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt,
-			"review_due_at": p.ReviewDueAt, "fields": fields, "consent": p.Consent, "consent_ledger": ledger, "submissions": subs})
+			"review_due_at": p.ReviewDueAt, "fields": fields, "consent": p.Consent, "consent_ledger": ledger})
 	}
 	fmt.Fprintf(out, "customer %s  created %s  updated %s  review due %s\n\n", id,
 		p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339), p.ReviewDueAt.Format(time.DateOnly))
@@ -149,17 +136,17 @@ func (c *cli) customerShow(ctx context.Context, id string, asJSON bool, out io.W
 		if f.Value != nil {
 			val = *f.Value
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s (%s)\t%s/%s %s\t%s %v\t%s\n", f.Field, val, f.Tier, f.ReadBy, f.Channel, f.Form, f.Submission, f.Notice, f.Purposes, f.ConfirmedAt.Format(time.DateOnly))
+		fmt.Fprintf(w, "%s\t%s\t%s (%s)\t%s/%s %s\t%s %v\t%s\n", f.Field, val, f.Tier, f.ReadBy, f.Channel, f.FormID, f.SubmissionID, f.Notice, f.Purposes, f.ConfirmedAt.Format(time.DateOnly))
 	}
 	_ = w.Flush()
 	fmt.Fprintln(out, "\nconsent:")
 	for _, pp := range slices.Sorted(maps.Keys(p.Consent)) {
 		s := p.Consent[pp]
-		fmt.Fprintf(out, "  %-11s granted=%v notice=%s channel=%s at %s\n", pp, s.Granted, s.Notice, s.Channel, s.At.Format(time.RFC3339))
+		fmt.Fprintf(out, "  %-11s granted=%v notice=%s submission=%s at %s\n", pp, s.Granted, s.Notice, s.SubmissionID, s.At.Format(time.RFC3339))
 	}
-	fmt.Fprintf(out, "\nconsent ledger: %d entries; submissions: %d\n", len(ledger), len(subs))
+	fmt.Fprintf(out, "\nconsent ledger: %d entries\n", len(ledger))
 	for _, e := range ledger {
-		fmt.Fprintf(out, "  %s %s %v notice=%s form=%s submission=%s\n", e.At.Format(time.RFC3339), e.Action, e.Purposes, e.Notice, e.FormID, e.SubmissionID)
+		fmt.Fprintf(out, "  %s %s %v notice=%s %s/%s submission=%s fields=%v\n", e.At.Format(time.RFC3339), e.Action, e.Purposes, e.Notice, e.Channel, e.FormID, e.SubmissionID, e.Fields)
 	}
 	return nil
 }

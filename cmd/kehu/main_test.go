@@ -103,7 +103,7 @@ func TestCustomerShowAndFind(t *testing.T) {
 		if f["national_id"].Value != nil || !strings.Contains(f["national_id"].Unreadable, "restricted") {
 			t.Errorf("sales read the restricted tier: %+v", f["national_id"])
 		}
-		if n := f["national_id"]; n.ReadBy != "compliance role only" || n.Notice != "kyc-v1" || n.Form != "kyc" || len(n.Purposes) != 2 || n.ConfirmedAt.IsZero() {
+		if n := f["national_id"]; n.ReadBy != "compliance role only" || n.Notice != "kyc-v1" || n.FormID != "kyc" || len(n.Purposes) != 2 || n.ConfirmedAt.IsZero() {
 			t.Errorf("provenance of national_id: %+v", n)
 		}
 	})

@@ -127,26 +127,13 @@ const (
 	Withdrawn Action = "withdraw"
 )
 
-// Entry is one append-only ledger record. Proof is a keyed hash of the
-// client's address and user agent, never the raw values.
-type Entry struct {
-	Action       Action
-	Purposes     []Purpose
-	Notice       string
-	Channel      string
-	FormID       string
-	SubmissionID string
-	At           time.Time
-	Proof        string
-}
-
-// State is the current state of one purpose on a profile.
+// State is the current state of one purpose on a profile; the ledger
+// entry of SubmissionID holds the proof and channel.
 type State struct {
-	Granted      bool      `dynamodbav:"granted"`
-	Notice       string    `dynamodbav:"notice"`
-	Channel      string    `dynamodbav:"channel"`
-	SubmissionID string    `dynamodbav:"submission_id"`
-	At           time.Time `dynamodbav:"at"`
+	Granted      bool      `dynamodbav:"granted" json:"granted"`
+	Notice       string    `dynamodbav:"notice" json:"notice"`
+	SubmissionID string    `dynamodbav:"sub" json:"submission_id"`
+	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
 }
 
 func dedupe(ps []Purpose) []Purpose {

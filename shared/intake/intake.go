@@ -252,22 +252,20 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		} else {
 			c.General[v.Name] = v.Value
 		}
-		c.Sources[v.Name] = store.FieldSource{SubmissionID: w.subID, FormID: w.def.ID, Channel: w.def.Channel, Notice: w.notice,
-			Purposes: w.granted, Tier: string(tier), CollectedAt: w.now, ConfirmedAt: w.now}
+		c.Sources[v.Name] = store.FieldSource{SubmissionID: w.subID, Tier: string(tier), ConfirmedAt: w.now}
 	}
 	c.Consent = map[consent.Purpose]consent.State{}
 	for _, p := range w.granted {
-		c.Consent[p] = consent.State{Granted: true, Notice: w.notice, Channel: w.def.Channel, SubmissionID: w.subID, At: w.now}
+		c.Consent[p] = consent.State{Granted: true, Notice: w.notice, SubmissionID: w.subID, At: w.now}
 	}
 	days := w.def.ReviewAfterDays
 	if days <= 0 {
 		days = 365
 	}
 	c.At, c.ReviewDueAt = w.now, w.now.AddDate(0, 0, days)
-	c.Submission = store.Submission{SubmissionID: w.subID, FormID: w.def.ID, Channel: w.def.Channel, ReceivedAt: w.now,
-		Fields: names(w.values), Purposes: w.granted, Notice: w.notice, NewCustomer: c.NewCustomer, IdentityReview: conflict}
-	c.Ledger = consent.Entry{Action: consent.Granted, Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel,
-		FormID: w.def.ID, SubmissionID: w.subID, At: w.now, Proof: w.proof}
+	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: consent.Granted, Purposes: w.granted, Notice: w.notice,
+		Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
+		Fields: names(w.values), NewCustomer: c.NewCustomer, IdentityReview: conflict}
 	c.Idempotency = w.held
 	if err := s.Store.Commit(ctx, c); err != nil {
 		return Result{}, err

@@ -76,7 +76,7 @@ func TestNewAndReturningCustomer(t *testing.T) {
 		t.Fatalf("returning phone made customer %s, want %s", third.CustomerID, first.CustomerID)
 	}
 	counts := st.Count(t)
-	want := map[string]int{"profile": 1, "submission": 3, "consent": 3, "blind-index": 2, "form": 1, "config": 1}
+	want := map[string]int{"profile": 1, "submission": 3, "blind-index": 2, "form": 1, "config": 1}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("%d %s items, want %d (all: %v)", counts[k], k, n, counts)
@@ -92,8 +92,17 @@ func TestNewAndReturningCustomer(t *testing.T) {
 	if p.General["region"] != "华东" || p.Sources["email"].SubmissionID != second.SubmissionID || p.Sources["phone"].SubmissionID != third.SubmissionID {
 		t.Errorf("provenance not kept per field: %+v", p.Sources)
 	}
-	if src := p.Sources["name"]; src.Tier != "confidential" || src.Notice != "contact-v1" || src.FormID != "contact" || src.ConfirmedAt.IsZero() {
+	ledger, err := st.Store.Ledger(context.Background(), first.CustomerID)
+	if err != nil || len(ledger) != 3 {
+		t.Fatalf("ledger: %d entries, %v", len(ledger), err)
+	}
+	prov := store.FieldProvenance(p, ledger)
+	if src := prov["name"]; src.Tier != "confidential" || src.Notice != "contact-v1" || src.FormID != "contact" || src.Channel != "web-form" ||
+		src.ConfirmedAt.IsZero() || src.CollectedAt.IsZero() || len(src.Purposes) != 2 {
 		t.Errorf("name provenance incomplete: %+v", src)
+	}
+	if e := ledger[0]; e.Proof == "" || e.Action != consent.Granted || !e.NewCustomer || len(e.Fields) == 0 {
+		t.Errorf("first ledger entry: %+v", e)
 	}
 	if !p.Consent[consent.Contact].Granted || p.Consent[consent.Marketing].Granted {
 		t.Errorf("consent state wrong: %+v", p.Consent)
@@ -453,7 +462,7 @@ func TestIdentityConflictRecorded(t *testing.T) {
 	if c.CustomerID != a.CustomerID || !c.Conflict {
 		t.Fatalf("conflicting submission: %+v; want customer %s with a conflict", c, a.CustomerID)
 	}
-	subs, _, err := st.Store.History(context.Background(), a.CustomerID)
+	subs, err := st.Store.Ledger(context.Background(), a.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}

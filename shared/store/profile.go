@@ -75,18 +75,14 @@ func (s *Store) Lookup(ctx context.Context, refs ...IndexRef) (map[IndexRef]stri
 	return found, nil
 }
 
-// FieldSource is the provenance of one stored field: where it came from,
-// under which consent, which tier (so who may read it), and when it was
-// collected and last confirmed by the person.
+// FieldSource is the provenance of one stored field. It points to the
+// ledger entry of the submission that brought the value (form, channel,
+// notice version, purposes, proof, time); the tier says who may read it.
+// It stays small because every profile write pays for its size.
 type FieldSource struct {
-	SubmissionID string            `dynamodbav:"submission_id"`
-	FormID       string            `dynamodbav:"form_id"`
-	Channel      string            `dynamodbav:"channel"`
-	Notice       string            `dynamodbav:"notice"`
-	Purposes     []consent.Purpose `dynamodbav:"purposes"`
-	Tier         string            `dynamodbav:"tier"`
-	CollectedAt  time.Time         `dynamodbav:"collected_at"`
-	ConfirmedAt  time.Time         `dynamodbav:"confirmed_at"`
+	SubmissionID string    `dynamodbav:"sub"`
+	Tier         string    `dynamodbav:"tier"`
+	ConfirmedAt  time.Time `dynamodbav:"confirmed,unixtime"` // last confirmed by the person
 }
 
 // Profile is one customer's profile item. Sealed values are ciphertexts.
@@ -129,39 +125,30 @@ func (s *Store) Profile(ctx context.Context, id string) (*Profile, error) {
 	return &p, nil
 }
 
-// Submission is the record of one accepted submission: what came, from
-// where, under which consent. It names the fields but holds no values.
-type Submission struct {
+// LedgerEntry is one append-only record of the consent ledger. A
+// submission is a grant event: its entry also says what came (field names,
+// never values), from which form and channel, and which other customers it
+// matched. Withdrawals will be entries of their own, without fields.
+type LedgerEntry struct {
 	PK             string            `dynamodbav:"pk"`
 	SK             string            `dynamodbav:"sk"`
-	Entity         string            `dynamodbav:"entity"`
-	SubmissionID   string            `dynamodbav:"submission_id"`
+	Entity         string            `dynamodbav:"entity"` // "submission"
 	CustomerID     string            `dynamodbav:"customer_id"`
-	FormID         string            `dynamodbav:"form_id"`
-	Channel        string            `dynamodbav:"channel"`
-	ReceivedAt     time.Time         `dynamodbav:"received_at"`
-	Fields         []string          `dynamodbav:"fields"`
+	SubmissionID   string            `dynamodbav:"submission_id"`
+	Action         consent.Action    `dynamodbav:"action"`
 	Purposes       []consent.Purpose `dynamodbav:"purposes"`
 	Notice         string            `dynamodbav:"notice"`
-	NewCustomer    bool              `dynamodbav:"new_customer"`
+	Channel        string            `dynamodbav:"channel"`
+	FormID         string            `dynamodbav:"form_id"`
+	At             time.Time         `dynamodbav:"at"`
+	Proof          string            `dynamodbav:"proof"`
+	Fields         []string          `dynamodbav:"fields,omitempty"`
+	NewCustomer    bool              `dynamodbav:"new_customer,omitempty"`
 	IdentityReview []string          `dynamodbav:"identity_review,omitempty"` // other customers this submission also matched
 }
 
-// LedgerEntry is one append-only consent ledger record.
-type LedgerEntry struct {
-	PK           string            `dynamodbav:"pk"`
-	SK           string            `dynamodbav:"sk"`
-	Entity       string            `dynamodbav:"entity"`
-	CustomerID   string            `dynamodbav:"customer_id"`
-	Action       consent.Action    `dynamodbav:"action"`
-	Purposes     []consent.Purpose `dynamodbav:"purposes"`
-	Notice       string            `dynamodbav:"notice"`
-	Channel      string            `dynamodbav:"channel"`
-	FormID       string            `dynamodbav:"form_id"`
-	SubmissionID string            `dynamodbav:"submission_id"`
-	At           time.Time         `dynamodbav:"at"`
-	Proof        string            `dynamodbav:"proof"`
-}
+// LedgerPrefix starts the sort key of every ledger entry.
+const LedgerPrefix = "LEDGER#"
 
 // Commit is everything one accepted submission writes.
 type Commit struct {
@@ -180,8 +167,7 @@ type Commit struct {
 	IndexPut    []IndexRef        // entries to create for this customer
 	IndexDelete []IndexRef        // stale entries of this customer to remove
 
-	Submission Submission
-	Ledger     consent.Entry
+	Entry LedgerEntry // the submission's ledger entry; keys are filled in by Commit
 
 	// Idempotency, when set, marks the key held by Owner completed.
 	Idempotency *IdempotencyDone
@@ -212,15 +198,9 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	if err := add(s.profileWrite(c)); err != nil {
 		return err
 	}
-	sub := c.Submission
-	sub.PK, sub.SK, sub.Entity, sub.CustomerID = profilePK(c.CustomerID), "SUB#"+sortTime(sub.ReceivedAt)+"#"+sub.SubmissionID, "submission", c.CustomerID
-	if err := add(putNew(s.table, sub)); err != nil {
-		return err
-	}
-	l := c.Ledger
-	entry := LedgerEntry{PK: profilePK(c.CustomerID), SK: "CONSENT#" + sortTime(l.At) + "#" + l.SubmissionID, Entity: "consent",
-		CustomerID: c.CustomerID, Action: l.Action, Purposes: l.Purposes, Notice: l.Notice, Channel: l.Channel,
-		FormID: l.FormID, SubmissionID: l.SubmissionID, At: l.At.UTC(), Proof: l.Proof}
+	entry := c.Entry
+	entry.PK, entry.SK, entry.Entity, entry.CustomerID = profilePK(c.CustomerID), LedgerPrefix+sortTime(entry.At)+"#"+entry.SubmissionID, "submission", c.CustomerID
+	entry.At = entry.At.UTC()
 	if err := add(putNew(s.table, entry)); err != nil {
 		return err
 	}
@@ -236,7 +216,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	}
 	if c.Idempotency != nil {
 		if err := add(s.completeIdempotency(c.Idempotency.KeyHash, c.Idempotency.Owner,
-			Response{SubmissionID: sub.SubmissionID, CustomerID: c.CustomerID})); err != nil {
+			Response{SubmissionID: entry.SubmissionID, CustomerID: c.CustomerID})); err != nil {
 			return err
 		}
 	}
@@ -247,9 +227,9 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	if err != nil {
 		err = classify(err)
 		if failed := cancelled(err); len(failed) > 0 {
-			return fmt.Errorf("commit submission %s: items %v failed their condition: %w", sub.SubmissionID, failed, err)
+			return fmt.Errorf("commit submission %s: items %v failed their condition: %w", entry.SubmissionID, failed, err)
 		}
-		return fmt.Errorf("commit submission %s: %w", sub.SubmissionID, err)
+		return fmt.Errorf("commit submission %s: %w", entry.SubmissionID, err)
 	}
 	s.count(out.ConsumedCapacity...)
 	return nil
@@ -348,44 +328,28 @@ func nonNil[M ~map[K]V, K comparable, V any](m M) M {
 	return m
 }
 
-// History returns a customer's submissions and consent ledger, oldest first.
-func (s *Store) History(ctx context.Context, id string) ([]Submission, []LedgerEntry, error) {
-	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(profilePK(id)))).Build()
+// Ledger returns a customer's consent ledger, oldest first.
+func (s *Store) Ledger(ctx context.Context, id string) ([]LedgerEntry, error) {
+	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(profilePK(id))).
+		And(expression.Key(SK).BeginsWith(LedgerPrefix))).Build()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var subs []Submission
-	var ledger []LedgerEntry
+	var out []LedgerEntry
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
 		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("history of %s: %w", id, classify(err))
+			return nil, fmt.Errorf("ledger of %s: %w", id, classify(err))
 		}
-		for _, raw := range page.Items {
-			var head struct {
-				Entity string `dynamodbav:"entity"`
-			}
-			if err := attributevalue.UnmarshalMap(raw, &head); err != nil {
-				return nil, nil, err
-			}
-			switch head.Entity {
-			case "submission":
-				var sub Submission
-				err = attributevalue.UnmarshalMap(raw, &sub)
-				subs = append(subs, sub)
-			case "consent":
-				var e LedgerEntry
-				err = attributevalue.UnmarshalMap(raw, &e)
-				ledger = append(ledger, e)
-			}
-			if err != nil {
-				return nil, nil, err
-			}
+		var entries []LedgerEntry
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &entries); err != nil {
+			return nil, err
 		}
+		out = append(out, entries...)
 	}
-	return subs, ledger, nil
+	return out, nil
 }
 
 // IsConflict reports whether err is ErrConflict.
