@@ -108,7 +108,7 @@ func (c *cli) customerShow(ctx context.Context, id string, asJSON bool, out io.W
 		if plain, ok := p.General[name]; ok {
 			v.Value = &plain
 		} else if blob, ok := p.Sealed[name]; ok {
-			pt, err := opener.Open(ctx, envelope.AAD{Table: c.table, Customer: id, Attribute: "pii." + name, Tier: customer.Tier(v.Tier)}, blob)
+			pt, err := opener.Open(ctx, envelope.AAD{Table: c.table, Customer: id, Attribute: "pii." + name, Tier: customer.Tier(v.Tier)}, blob, p.Keys)
 			switch {
 			case err == nil:
 				s := string(pt)

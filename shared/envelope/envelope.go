@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -96,14 +97,44 @@ func tierOf(code byte) (customer.Tier, bool) {
 	return "", false
 }
 
-// Blob layout: version(1) | tier(1) | len(wrapped)(2) | wrapped | nonce(12) | ciphertext+tag.
-const headerSize = 4
+// Blob layout: version(1) | tier(1) | key ref(8) | nonce(12) | ciphertext+tag.
+// The wrapped data key is kept once per item (see Sealed.Ref), not per value:
+// a profile's fields share a few data keys, and every profile write pays for
+// the item's size.
+const (
+	refSize    = 8
+	headerSize = 2 + refSize
+)
+
+// Ref names a wrapped data key: the first 8 bytes of its SHA-256, in hex.
+func Ref(wrapped []byte) string {
+	sum := sha256.Sum256(wrapped)
+	return hex.EncodeToString(sum[:refSize])
+}
+
+// Sealed is a sealed value and the wrapped data key it needs, which the
+// caller stores beside it under Ref.
+type Sealed struct {
+	Blob    []byte
+	Ref     string
+	Wrapped []byte
+}
 
 type dataKey struct {
 	aead    cipher.AEAD
 	wrapped []byte
+	ref     []byte
 	born    time.Time
 	uses    int
+}
+
+func newDataKey(plain, wrapped []byte, born time.Time) (*dataKey, error) {
+	aead, err := newGCM(plain)
+	if err != nil {
+		return nil, err
+	}
+	ref, _ := hex.DecodeString(Ref(wrapped))
+	return &dataKey{aead: aead, wrapped: wrapped, ref: ref, born: born, uses: 1}, nil
 }
 
 // Sealer encrypts values. It is safe for concurrent use.
@@ -130,30 +161,29 @@ func NewSealer(k KeyService, table string, keys map[customer.Tier]string) *Seale
 func (s *Sealer) KMSCalls() int64 { return s.calls.Load() }
 
 // Seal encrypts plaintext for aad.Tier, bound to aad.
-func (s *Sealer) Seal(ctx context.Context, aad AAD, plaintext []byte) ([]byte, error) {
+func (s *Sealer) Seal(ctx context.Context, aad AAD, plaintext []byte) (Sealed, error) {
 	code, ok := tierCode[aad.Tier]
 	if !ok {
-		return nil, fmt.Errorf("seal %s: tier %q is not encrypted", aad.Attribute, aad.Tier)
+		return Sealed{}, fmt.Errorf("seal %s: tier %q is not encrypted", aad.Attribute, aad.Tier)
 	}
 	if aad.Table != s.table {
-		return nil, fmt.Errorf("seal %s: table %q is not this sealer's", aad.Attribute, aad.Table)
+		return Sealed{}, fmt.Errorf("seal %s: table %q is not this sealer's", aad.Attribute, aad.Table)
 	}
 	dk, err := s.key(ctx, aad.Tier)
 	if err != nil {
-		return nil, err
+		return Sealed{}, err
 	}
 	nonce := make([]byte, nonceSize)
 	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("seal nonce: %w", err)
+		return Sealed{}, fmt.Errorf("seal nonce: %w", err)
 	}
-	return seal(dk, code, nonce, plaintext, aad.bytes()), nil
+	return Sealed{Blob: seal(dk, code, nonce, plaintext, aad.bytes()), Ref: hex.EncodeToString(dk.ref), Wrapped: dk.wrapped}, nil
 }
 
 func seal(dk *dataKey, code byte, nonce, plaintext, aad []byte) []byte {
-	out := make([]byte, headerSize, headerSize+len(dk.wrapped)+nonceSize+len(plaintext)+dk.aead.Overhead())
-	out[0], out[1] = version, code
-	binary.BigEndian.PutUint16(out[2:], uint16(len(dk.wrapped)))
-	out = append(out, dk.wrapped...)
+	out := make([]byte, 0, headerSize+nonceSize+len(plaintext)+dk.aead.Overhead())
+	out = append(out, version, code)
+	out = append(out, dk.ref...)
 	out = append(out, nonce...)
 	return dk.aead.Seal(out, nonce, plaintext, aad)
 }
@@ -179,15 +209,14 @@ func (s *Sealer) key(ctx context.Context, tier customer.Tier) (*dataKey, error) 
 	if err != nil {
 		return nil, fmt.Errorf("generate %s data key: %w", tier, Classify(err))
 	}
-	if len(out.Plaintext) != 32 || len(out.CiphertextBlob) == 0 || len(out.CiphertextBlob) > 0xffff {
+	if len(out.Plaintext) != 32 || len(out.CiphertextBlob) == 0 {
 		return nil, fmt.Errorf("generate %s data key: unexpected key sizes", tier)
 	}
-	aead, err := newGCM(out.Plaintext)
+	dk, err := newDataKey(out.Plaintext, out.CiphertextBlob, now)
 	clear(out.Plaintext)
 	if err != nil {
 		return nil, err
 	}
-	dk := &dataKey{aead: aead, wrapped: out.CiphertextBlob, born: now, uses: 1}
 	s.cache[tier] = dk
 	return dk, nil
 }
@@ -209,14 +238,19 @@ func NewOpener(k Decrypter) *Opener {
 // KMSCalls is the number of Decrypt calls made so far.
 func (o *Opener) KMSCalls() int64 { return o.calls.Load() }
 
-// Open decrypts blob, which must have been sealed for exactly aad.
-func (o *Opener) Open(ctx context.Context, aad AAD, blob []byte) ([]byte, error) {
-	tier, wrapped, nonce, ct, err := Parse(blob)
+// Open decrypts blob, which must have been sealed for exactly aad. keys
+// maps key refs to wrapped data keys, as stored beside the blob.
+func (o *Opener) Open(ctx context.Context, aad AAD, blob []byte, keys map[string][]byte) ([]byte, error) {
+	tier, ref, nonce, ct, err := Parse(blob)
 	if err != nil {
 		return nil, err
 	}
 	if tier != aad.Tier {
 		return nil, ErrOpen
+	}
+	wrapped, ok := keys[ref]
+	if !ok || Ref(wrapped) != ref {
+		return nil, fmt.Errorf("%w: its data key %s is not stored with it", ErrMalformed, ref)
 	}
 	aead, err := o.unwrap(ctx, aad.Table, tier, wrapped)
 	if err != nil {
@@ -257,20 +291,16 @@ func (o *Opener) unwrap(ctx context.Context, table string, tier customer.Tier, w
 }
 
 // Parse splits a blob into its parts without decrypting it.
-func Parse(blob []byte) (tier customer.Tier, wrapped, nonce, ct []byte, err error) {
-	if len(blob) < headerSize || blob[0] != version {
-		return "", nil, nil, nil, ErrMalformed
+func Parse(blob []byte) (tier customer.Tier, ref string, nonce, ct []byte, err error) {
+	if len(blob) < headerSize+nonceSize+16 || blob[0] != version {
+		return "", "", nil, nil, ErrMalformed
 	}
 	tier, ok := tierOf(blob[1])
 	if !ok {
-		return "", nil, nil, nil, ErrMalformed
+		return "", "", nil, nil, ErrMalformed
 	}
-	n := int(binary.BigEndian.Uint16(blob[2:]))
 	rest := blob[headerSize:]
-	if n == 0 || len(rest) < n+nonceSize+16 {
-		return "", nil, nil, nil, ErrMalformed
-	}
-	return tier, rest[:n], rest[n : n+nonceSize], rest[n+nonceSize:], nil
+	return tier, hex.EncodeToString(blob[2:headerSize]), rest[:nonceSize], rest[nonceSize:], nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

@@ -86,7 +86,7 @@ func (f *fakeKMS) Decrypt(_ context.Context, in *kms.DecryptInput, _ ...func(*km
 	return &kms.DecryptOutput{Plaintext: plain}, nil
 }
 
-var keys = map[customer.Tier]string{customer.Confidential: "alias/c", customer.Restricted: "alias/r"}
+var keys0 = map[customer.Tier]string{customer.Confidential: "alias/c", customer.Restricted: "alias/r"}
 
 func aad(cust, attr string, tier customer.Tier) AAD {
 	return AAD{Table: "kehu", Customer: cust, Attribute: attr, Tier: tier}
@@ -95,11 +95,15 @@ func aad(cust, attr string, tier customer.Tier) AAD {
 func TestRoundTripAndBinding(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeKMS()
-	s := NewSealer(f, "kehu", keys)
+	s := NewSealer(f, "kehu", keys0)
 	o := NewOpener(f)
-	blob, err := s.Seal(ctx, aad("c-1", "pii.name", customer.Confidential), []byte("张伟"))
+	sealed, err := s.Seal(ctx, aad("c-1", "pii.name", customer.Confidential), []byte("张伟"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	blob, keys := sealed.Blob, map[string][]byte{sealed.Ref: sealed.Wrapped}
+	if sealed.Ref != Ref(sealed.Wrapped) || len(sealed.Ref) != 16 {
+		t.Fatalf("ref %q does not name the wrapped key", sealed.Ref)
 	}
 	if bytes.Contains(blob, []byte("张伟")) {
 		t.Fatal("plaintext visible in the blob")
@@ -107,7 +111,7 @@ func TestRoundTripAndBinding(t *testing.T) {
 	if f.lastEC["kehu:table"] != "kehu" || f.lastEC["kehu:tier"] != "confidential" || len(f.lastEC) != 2 {
 		t.Fatalf("encryption context %v", f.lastEC)
 	}
-	got, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), blob)
+	got, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), blob, keys)
 	if err != nil || string(got) != "张伟" {
 		t.Fatalf("open: %q %v", got, err)
 	}
@@ -121,7 +125,7 @@ func TestRoundTripAndBinding(t *testing.T) {
 	}
 	for name, a := range negatives {
 		t.Run(name, func(t *testing.T) {
-			if _, err := o.Open(ctx, a, blob); err == nil {
+			if _, err := o.Open(ctx, a, blob, keys); err == nil {
 				t.Fatal("opened under the wrong binding")
 			}
 		})
@@ -129,15 +133,27 @@ func TestRoundTripAndBinding(t *testing.T) {
 	t.Run("tampered ciphertext", func(t *testing.T) {
 		bad := bytes.Clone(blob)
 		bad[len(bad)-1] ^= 0x80
-		if _, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), bad); !errors.Is(err, ErrOpen) {
+		if _, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), bad, keys); !errors.Is(err, ErrOpen) {
 			t.Fatalf("err %v, want ErrOpen", err)
 		}
 	})
 	t.Run("tampered wrapped key", func(t *testing.T) {
-		bad := bytes.Clone(blob)
-		bad[headerSize+2] ^= 1
-		if _, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), bad); err == nil {
-			t.Fatal("opened with a tampered wrapped key")
+		w := bytes.Clone(sealed.Wrapped)
+		w[len(w)-1] ^= 1
+		if _, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), blob, map[string][]byte{sealed.Ref: w}); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("opened with a tampered wrapped key: %v", err)
+		}
+	})
+	t.Run("data key missing", func(t *testing.T) {
+		if _, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), blob, nil); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("err %v, want ErrMalformed", err)
+		}
+	})
+	t.Run("another data key under the same ref", func(t *testing.T) {
+		s2 := NewSealer(f, "kehu", keys0)
+		fresh, _ := s2.Seal(ctx, aad("c-1", "pii.name", customer.Confidential), []byte("y"))
+		if _, err := o.Open(ctx, aad("c-1", "pii.name", customer.Confidential), blob, map[string][]byte{sealed.Ref: fresh.Wrapped}); err == nil {
+			t.Fatal("opened with another wrapped key filed under this ref")
 		}
 	})
 	t.Run("general tier is not sealed", func(t *testing.T) {
@@ -151,7 +167,7 @@ func TestRoundTripAndBinding(t *testing.T) {
 // AESGCM, see testdata/vectors.md) opens, and sealing with the same key and
 // nonce gives the same bytes.
 func TestVector(t *testing.T) {
-	const want = "0143000b777261707065642d6b6579000102030405060708090a0ba2be76ff797ae0a4a59b5f7b1b7b9f8424a567f39ba9"
+	const want = "014324adf301028f2d16000102030405060708090a0ba2be76ff797ae0a4a59b5f7b1b7b9f8424a567f39ba9"
 	key := make([]byte, 32)
 	nonce := make([]byte, 12)
 	for i := range key {
@@ -162,15 +178,15 @@ func TestVector(t *testing.T) {
 	}
 	a := aad("c-1", "pii.name", customer.Confidential)
 	a.Table = "kehu"
-	aead, _ := newGCM(key)
-	got := seal(&dataKey{aead: aead, wrapped: []byte("wrapped-key")}, 'C', nonce, []byte("张伟"), a.bytes())
+	dk, _ := newDataKey(key, []byte("wrapped-key"), time.Time{})
+	got := seal(dk, 'C', nonce, []byte("张伟"), a.bytes())
 	if hex.EncodeToString(got) != want {
 		t.Fatalf("sealed\n %x\nwant\n %s", got, want)
 	}
 	f := newFakeKMS()
 	f.plainFor["wrapped-key"] = key
 	blob, _ := hex.DecodeString(want)
-	pt, err := NewOpener(f).Open(context.Background(), a, blob)
+	pt, err := NewOpener(f).Open(context.Background(), a, blob, map[string][]byte{Ref([]byte("wrapped-key")): []byte("wrapped-key")})
 	if err != nil || string(pt) != "张伟" {
 		t.Fatalf("open vector: %q %v", pt, err)
 	}
@@ -179,7 +195,7 @@ func TestVector(t *testing.T) {
 func TestDataKeyCacheBounds(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeKMS()
-	s := NewSealer(f, "kehu", keys)
+	s := NewSealer(f, "kehu", keys0)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return clock }
 	s.MaxUses = 3
@@ -212,15 +228,20 @@ func TestDataKeyCacheBounds(t *testing.T) {
 func TestOpenerCachesUnwrappedKeys(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeKMS()
-	s := NewSealer(f, "kehu", keys)
+	s := NewSealer(f, "kehu", keys0)
 	o := NewOpener(f)
 	var blobs [][]byte
+	keys := map[string][]byte{}
 	for _, attr := range []string{"pii.name", "pii.email", "pii.phone"} {
 		b, _ := s.Seal(ctx, aad("c", attr, customer.Confidential), []byte(attr))
-		blobs = append(blobs, b)
+		blobs = append(blobs, b.Blob)
+		keys[b.Ref] = b.Wrapped
+	}
+	if len(keys) != 1 {
+		t.Fatalf("%d data keys for three fields sealed together, want 1", len(keys))
 	}
 	for i, attr := range []string{"pii.name", "pii.email", "pii.phone"} {
-		if _, err := o.Open(ctx, aad("c", attr, customer.Confidential), blobs[i]); err != nil {
+		if _, err := o.Open(ctx, aad("c", attr, customer.Confidential), blobs[i], keys); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,7 +268,7 @@ func TestClassify(t *testing.T) {
 	}
 	f := newFakeKMS()
 	f.fail = &smithy.GenericAPIError{Code: "ThrottlingException"}
-	_, err := NewSealer(f, "kehu", keys).Seal(context.Background(), aad("c", "pii.name", customer.Confidential), []byte("v"))
+	_, err := NewSealer(f, "kehu", keys0).Seal(context.Background(), aad("c", "pii.name", customer.Confidential), []byte("v"))
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("seal with throttled KMS: %v", err)
 	}
@@ -255,7 +276,7 @@ func TestClassify(t *testing.T) {
 
 func TestConcurrentSeal(t *testing.T) {
 	f := newFakeKMS()
-	s := NewSealer(f, "kehu", keys)
+	s := NewSealer(f, "kehu", keys0)
 	o := NewOpener(f)
 	var wg sync.WaitGroup
 	for i := range 16 {
@@ -265,7 +286,7 @@ func TestConcurrentSeal(t *testing.T) {
 			a := aad(fmt.Sprint("c-", i), "pii.name", customer.Confidential)
 			b, err := s.Seal(context.Background(), a, []byte("v"))
 			if err == nil {
-				_, err = o.Open(context.Background(), a, b)
+				_, err = o.Open(context.Background(), a, b.Blob, map[string][]byte{b.Ref: b.Wrapped})
 			}
 			if err != nil {
 				t.Error(err)
@@ -278,17 +299,18 @@ func TestConcurrentSeal(t *testing.T) {
 // FuzzOpen: no input may panic Open or Parse, and only an exact blob opens.
 func FuzzOpen(f *testing.F) {
 	k := newFakeKMS()
-	s := NewSealer(k, "kehu", keys)
-	good, _ := s.Seal(context.Background(), aad("c", "pii.name", customer.Confidential), []byte("secret"))
+	s := NewSealer(k, "kehu", keys0)
+	sealed, _ := s.Seal(context.Background(), aad("c", "pii.name", customer.Confidential), []byte("secret"))
+	good, keys := sealed.Blob, map[string][]byte{sealed.Ref: sealed.Wrapped}
 	f.Add(good)
 	f.Add([]byte{1, 'C', 0, 0})
 	f.Add([]byte{})
-	vec, _ := hex.DecodeString("0143000b777261707065642d6b6579000102030405060708090a0ba2be76ff797ae0a4a59b5f7b1b7b9f8424a567f39ba9")
+	vec, _ := hex.DecodeString("014324adf301028f2d16000102030405060708090a0ba2be76ff797ae0a4a59b5f7b1b7b9f8424a567f39ba9")
 	f.Add(vec)
 	o := NewOpener(k)
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		_, _, _, _, _ = Parse(blob)
-		pt, err := o.Open(context.Background(), aad("c", "pii.name", customer.Confidential), blob)
+		pt, err := o.Open(context.Background(), aad("c", "pii.name", customer.Confidential), blob, keys)
 		if err == nil && (!bytes.Equal(blob, good) || string(pt) != "secret") {
 			t.Fatalf("a blob other than the sealed one opened: %x", blob)
 		}

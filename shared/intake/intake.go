@@ -38,7 +38,7 @@ type Store interface {
 
 // Sealer encrypts one value for its tier.
 type Sealer interface {
-	Seal(ctx context.Context, aad envelope.AAD, plaintext []byte) ([]byte, error)
+	Seal(ctx context.Context, aad envelope.AAD, plaintext []byte) (envelope.Sealed, error)
 }
 
 var (
@@ -233,27 +233,29 @@ type write struct {
 }
 
 func (s *Service) commit(ctx context.Context, w write) (Result, error) {
-	c, conflict, err := s.resolve(ctx, w)
+	c, head, conflict, err := s.resolve(ctx, w)
 	if err != nil {
 		return Result{}, err
 	}
-	c.Sealed, c.General, c.Sources = map[string][]byte{}, map[string]string{}, map[string]store.FieldSource{}
+	c.Sealed, c.Keys, c.General, c.Sources = map[string][]byte{}, map[string][]byte{}, map[string]string{}, map[string]store.FieldSource{}
 	for _, v := range w.values {
 		tier := v.Tier
 		if w.child && tier == customer.Confidential {
 			tier = customer.Restricted // any data of a child under 14 is restricted
 		}
 		if tier.Encrypted() {
-			blob, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: "pii." + v.Name, Tier: tier}, []byte(v.Value))
+			sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: "pii." + v.Name, Tier: tier}, []byte(v.Value))
 			if err != nil {
 				return Result{}, err
 			}
-			c.Sealed[v.Name] = blob
+			c.Sealed[v.Name] = sealed.Blob
+			c.Keys[sealed.Ref] = sealed.Wrapped
 		} else {
 			c.General[v.Name] = v.Value
 		}
-		c.Sources[v.Name] = store.FieldSource{SubmissionID: w.subID, Tier: string(tier), ConfirmedAt: w.now}
+		c.Sources[v.Name] = store.FieldSource{SubmissionID: w.subID, ConfirmedAt: w.now}
 	}
+	c.DropKeys = unusedKeys(head, c.Sealed, c.Keys)
 	c.Consent = map[consent.Purpose]consent.State{}
 	for _, p := range w.granted {
 		c.Consent[p] = consent.State{Granted: true, Notice: w.notice, SubmissionID: w.subID, At: w.now}
@@ -276,7 +278,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 // resolve finds the customer a submission belongs to through the blind
 // index: email first, then phone. Two different customers are not merged:
 // the submission attaches to the first and the other is recorded for review.
-func (s *Service) resolve(ctx context.Context, w write) (store.Commit, []string, error) {
+func (s *Service) resolve(ctx context.Context, w write) (store.Commit, *store.Profile, []string, error) {
 	var refs []store.IndexRef
 	for _, v := range w.values {
 		switch v.Name {
@@ -291,7 +293,7 @@ func (s *Service) resolve(ctx context.Context, w write) (store.Commit, []string,
 	})
 	found, err := s.Store.Lookup(ctx, refs...)
 	if err != nil {
-		return store.Commit{}, nil, err
+		return store.Commit{}, nil, nil, err
 	}
 	target := ""
 	var others []string
@@ -312,7 +314,7 @@ func (s *Service) resolve(ctx context.Context, w write) (store.Commit, []string,
 			// The index points to a profile that is gone (erased): start afresh.
 			c.StaleIndexOwner, target = target, ""
 		case err != nil:
-			return store.Commit{}, nil, err
+			return store.Commit{}, nil, nil, err
 		default:
 			c.CustomerID, c.PrevVersion = target, head.Version
 			current := map[string]string{"email": head.IndexEmail, "phone": head.IndexPhone}
@@ -330,7 +332,7 @@ func (s *Service) resolve(ctx context.Context, w write) (store.Commit, []string,
 					}
 				}
 			}
-			return c, others, nil
+			return c, head, others, nil
 		}
 	}
 	c.CustomerID, c.NewCustomer = s.NewID(), true
@@ -341,7 +343,35 @@ func (s *Service) resolve(ctx context.Context, w write) (store.Commit, []string,
 		c.IndexPut = append(c.IndexPut, r)
 		c.IndexSet[r.Kind] = r.Hash
 	}
-	return c, others, nil
+	return c, nil, others, nil
+}
+
+// unusedKeys lists the data keys of an existing profile that no field will
+// use once the new values replace theirs.
+func unusedKeys(head *store.Profile, sealed map[string][]byte, added map[string][]byte) []string {
+	if head == nil {
+		return nil
+	}
+	used := map[string]bool{}
+	for ref := range added {
+		used[ref] = true
+	}
+	for field, blob := range head.Sealed {
+		if _, replaced := sealed[field]; replaced {
+			continue
+		}
+		if _, ref, _, _, err := envelope.Parse(blob); err == nil {
+			used[ref] = true
+		}
+	}
+	var drop []string
+	for ref := range head.Keys {
+		if !used[ref] {
+			drop = append(drop, ref)
+		}
+	}
+	slices.Sort(drop)
+	return drop
 }
 
 func cmpKind(k string) int {

@@ -109,6 +109,48 @@ func TestNewAndReturningCustomer(t *testing.T) {
 	}
 }
 
+// A profile keeps each wrapped data key once, and drops the ones no field
+// uses any more when a returning customer's values are replaced.
+func TestDataKeysStoredOnceAndDropped(t *testing.T) {
+	st := stacktest.New(t)
+	svc, sealer := st.Intake(t)
+	ctx := context.Background()
+	email := stacktest.Unique("keys") + "@example.com"
+	first, err := submit(t, svc, contactSub("K", email, "13600136000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Store.Profile(ctx, first.CustomerID)
+	if len(p.Sealed) != 4 || len(p.Keys) != 1 {
+		t.Fatalf("%d sealed fields with %d data keys, want 4 with 1", len(p.Sealed), len(p.Keys))
+	}
+	sealer.MaxUses = 1 // every value now gets a fresh data key
+	sub := contactSub("K2", email, "")
+	delete(sub.Fields, "message")
+	if _, err := submit(t, svc, sub); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = st.Store.Profile(ctx, first.CustomerID)
+	// name and email are new (two keys); phone and message keep the first key.
+	if len(p.Keys) != 3 {
+		t.Fatalf("%d data keys, want 3", len(p.Keys))
+	}
+	full := contactSub("K3", email, "13600136000")
+	if _, err := submit(t, svc, full); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = st.Store.Profile(ctx, first.CustomerID)
+	if len(p.Keys) != 4 {
+		t.Fatalf("%d data keys after replacing every field with its own key, want 4 (the old ones dropped)", len(p.Keys))
+	}
+	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
+	for field, blob := range p.Sealed {
+		if _, err := sales.Open(ctx, envelope.AAD{Table: st.Table, Customer: first.CustomerID, Attribute: "pii." + field, Tier: customer.Confidential}, blob, p.Keys); err != nil {
+			t.Errorf("%s does not open after the key clean-up: %v", field, err)
+		}
+	}
+}
+
 // The raw table holds none of the submitted personal values in plaintext:
 // not in attributes, not in keys, not in the consent proof.
 func TestNoPlaintextInTable(t *testing.T) {
@@ -195,7 +237,7 @@ func TestCiphertextBinding(t *testing.T) {
 	aad := func(cust, attr string) envelope.AAD {
 		return envelope.AAD{Table: st.Table, Customer: cust, Attribute: "pii." + attr, Tier: customer.Confidential}
 	}
-	got, err := sales.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"])
+	got, err := sales.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"], pa.Keys)
 	if err != nil || !strings.HasPrefix(string(got), "Alice ") {
 		t.Fatalf("sales cannot read the name: %q, %v", got, err)
 	}
@@ -210,14 +252,14 @@ func TestCiphertextBinding(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := sales.Open(ctx, tc.aad, pa.Sealed["name"]); err == nil {
+			if _, err := sales.Open(ctx, tc.aad, pa.Sealed["name"], pa.Keys); err == nil {
 				t.Fatal("a moved ciphertext opened")
 			}
 		})
 	}
 	t.Run("intake credentials are refused Decrypt", func(t *testing.T) {
 		in := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-intake")))
-		_, err := in.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"])
+		_, err := in.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"], pa.Keys)
 		var api smithy.APIError
 		if !errors.As(err, &api) || api.ErrorCode() != "AccessDeniedException" || !errors.Is(err, envelope.ErrDenied) {
 			t.Fatalf("intake decrypt: %v, want AccessDeniedException", err)
@@ -310,7 +352,7 @@ type gatedSealer struct {
 	release chan struct{}
 }
 
-func (g gatedSealer) Seal(ctx context.Context, aad envelope.AAD, p []byte) ([]byte, error) {
+func (g gatedSealer) Seal(ctx context.Context, aad envelope.AAD, p []byte) (envelope.Sealed, error) {
 	select {
 	case g.gate <- struct{}{}:
 		<-g.release

@@ -78,10 +78,11 @@ func (s *Store) Lookup(ctx context.Context, refs ...IndexRef) (map[IndexRef]stri
 // FieldSource is the provenance of one stored field. It points to the
 // ledger entry of the submission that brought the value (form, channel,
 // notice version, purposes, proof, time); the tier says who may read it.
-// It stays small because every profile write pays for its size.
+// The tier is not repeated: a sealed value's header names it, and a plain
+// value is general. It stays small because every profile write pays for
+// the item's size.
 type FieldSource struct {
 	SubmissionID string    `dynamodbav:"sub"`
-	Tier         string    `dynamodbav:"tier"`
 	ConfirmedAt  time.Time `dynamodbav:"confirmed,unixtime"` // last confirmed by the person
 }
 
@@ -95,7 +96,8 @@ type Profile struct {
 	CreatedAt   time.Time                         `dynamodbav:"created_at"`
 	UpdatedAt   time.Time                         `dynamodbav:"updated_at"`
 	ReviewDueAt time.Time                         `dynamodbav:"review_due_at"`
-	Sealed      map[string][]byte                 `dynamodbav:"pii"`
+	Sealed      map[string][]byte                 `dynamodbav:"pii"`  // field → envelope blob
+	Keys        map[string][]byte                 `dynamodbav:"keys"` // key ref → wrapped data key
 	General     map[string]string                 `dynamodbav:"general"`
 	Sources     map[string]FieldSource            `dynamodbav:"sources"`
 	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
@@ -107,10 +109,12 @@ func profilePK(id string) string { return "CUST#" + id }
 
 const profileSK = "PROFILE"
 
-// ProfileHead returns the version and current blind-index hashes of a profile.
+// ProfileHead returns what a writer needs of a profile: its version, its
+// blind-index hashes and its ciphertexts with their data keys (to drop data
+// keys no field uses any more). Ciphertexts are safe to read for anyone.
 func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
 	var p Profile
-	if err := s.get(ctx, profilePK(id), profileSK, &p, "customer_id", "version", "idx_email", "idx_phone"); err != nil {
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "customer_id", "version", "idx_email", "idx_phone", "pii", "keys"); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -158,10 +162,12 @@ type Commit struct {
 	At          time.Time
 	ReviewDueAt time.Time
 
-	Sealed  map[string][]byte
-	General map[string]string
-	Sources map[string]FieldSource
-	Consent map[consent.Purpose]consent.State
+	Sealed   map[string][]byte // field → envelope blob
+	Keys     map[string][]byte // key ref → wrapped data key, for the blobs above
+	DropKeys []string          // key refs no field uses any more
+	General  map[string]string
+	Sources  map[string]FieldSource
+	Consent  map[consent.Purpose]consent.State
 
 	IndexSet    map[string]string // kind → hash now on the profile
 	IndexPut    []IndexRef        // entries to create for this customer
@@ -239,7 +245,7 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	if c.NewCustomer {
 		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", CustomerID: c.CustomerID, Version: 1,
 			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
-			Sealed: nonNil(c.Sealed), General: nonNil(c.General), Sources: nonNil(c.Sources), Consent: nonNil(c.Consent),
+			Sealed: nonNil(c.Sealed), Keys: nonNil(c.Keys), General: nonNil(c.General), Sources: nonNil(c.Sources), Consent: nonNil(c.Consent),
 			IndexEmail: c.IndexSet["email"], IndexPhone: c.IndexSet["phone"]}
 		return putNew(s.table, p)
 	}
@@ -249,6 +255,13 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	// Field names are catalogue names ([a-z0-9_]), safe as path segments.
 	for _, f := range slices.Sorted(maps.Keys(c.Sealed)) {
 		up = up.Set(expression.Name("pii."+f), expression.Value(c.Sealed[f]))
+	}
+	// Key refs are hex, safe as path segments.
+	for _, ref := range slices.Sorted(maps.Keys(c.Keys)) {
+		up = up.Set(expression.Name("keys."+ref), expression.Value(c.Keys[ref]))
+	}
+	for _, ref := range c.DropKeys {
+		up = up.Remove(expression.Name("keys." + ref))
 	}
 	for _, f := range slices.Sorted(maps.Keys(c.General)) {
 		up = up.Set(expression.Name("general."+f), expression.Value(c.General[f]))

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
 )
 
 // Provenance answers, for one stored field: where it came from, under which
@@ -30,7 +32,11 @@ func FieldProvenance(p *Profile, ledger []LedgerEntry) map[string]Provenance {
 	out := make(map[string]Provenance, len(p.Sources))
 	for name, src := range p.Sources {
 		e := bySub[src.SubmissionID]
-		out[name] = Provenance{Field: name, Tier: src.Tier, SubmissionID: src.SubmissionID, FormID: e.FormID, Channel: e.Channel,
+		tier := customer.General
+		if blob, ok := p.Sealed[name]; ok {
+			tier, _, _, _, _ = envelope.Parse(blob)
+		}
+		out[name] = Provenance{Field: name, Tier: string(tier), SubmissionID: src.SubmissionID, FormID: e.FormID, Channel: e.Channel,
 			Notice: e.Notice, Purposes: e.Purposes, CollectedAt: e.At, ConfirmedAt: src.ConfirmedAt}
 	}
 	return out
