@@ -237,7 +237,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	c.Sealed, c.Keys, c.General, c.Sources = map[string][]byte{}, map[string][]byte{}, map[string]string{}, map[string]store.FieldSource{}
+	c.Sealed, c.Keys, c.General = map[string][]byte{}, map[string][]byte{}, map[string]string{}
 	for _, v := range w.values {
 		tier := v.Tier
 		if w.child && tier == customer.Confidential {
@@ -253,7 +253,6 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		} else {
 			c.General[v.Name] = v.Value
 		}
-		c.Sources[v.Name] = store.FieldSource{SubmissionID: w.subID, ConfirmedAt: w.now}
 	}
 	c.DropKeys = unusedKeys(head, c.Sealed, c.Keys)
 	c.Consent = map[consent.Purpose]consent.State{}

@@ -89,14 +89,15 @@ func TestNewAndReturningCustomer(t *testing.T) {
 	if p.Version != 3 {
 		t.Errorf("profile version %d, want 3", p.Version)
 	}
-	if p.General["region"] != "华东" || p.Sources["email"].SubmissionID != second.SubmissionID || p.Sources["phone"].SubmissionID != third.SubmissionID {
-		t.Errorf("provenance not kept per field: %+v", p.Sources)
-	}
 	ledger, err := st.Store.Ledger(context.Background(), first.CustomerID)
 	if err != nil || len(ledger) != 3 {
 		t.Fatalf("ledger: %d entries, %v", len(ledger), err)
 	}
 	prov := store.FieldProvenance(p, ledger)
+	if p.General["region"] != "华东" || prov["email"].SubmissionID != second.SubmissionID || prov["phone"].SubmissionID != third.SubmissionID ||
+		prov["name"].SubmissionID != third.SubmissionID || prov["phone"].CollectedAt.Before(prov["email"].CollectedAt) {
+		t.Errorf("provenance not kept per field: %+v", prov)
+	}
 	if src := prov["name"]; src.Tier != "confidential" || src.Notice != "contact-v1" || src.FormID != "contact" || src.Channel != "web-form" ||
 		src.ConfirmedAt.IsZero() || src.CollectedAt.IsZero() || len(src.Purposes) != 2 {
 		t.Errorf("name provenance incomplete: %+v", src)

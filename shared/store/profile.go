@@ -75,18 +75,11 @@ func (s *Store) Lookup(ctx context.Context, refs ...IndexRef) (map[IndexRef]stri
 	return found, nil
 }
 
-// FieldSource is the provenance of one stored field. It points to the
-// ledger entry of the submission that brought the value (form, channel,
-// notice version, purposes, proof, time); the tier says who may read it.
-// The tier is not repeated: a sealed value's header names it, and a plain
-// value is general. It stays small because every profile write pays for
-// the item's size.
-type FieldSource struct {
-	SubmissionID string    `dynamodbav:"sub"`
-	ConfirmedAt  time.Time `dynamodbav:"confirmed,unixtime"` // last confirmed by the person
-}
-
-// Profile is one customer's profile item. Sealed values are ciphertexts.
+// Profile is one customer's profile item: current values (sealed or
+// general), the data keys of the sealed ones, and the current consent state.
+// Where each value came from is not repeated here: the ledger entry of the
+// submission that last brought a field says it (see FieldProvenance), and
+// every profile write pays for the item's size.
 type Profile struct {
 	PK          string                            `dynamodbav:"pk"`
 	SK          string                            `dynamodbav:"sk"`
@@ -99,7 +92,6 @@ type Profile struct {
 	Sealed      map[string][]byte                 `dynamodbav:"pii"`  // field → envelope blob
 	Keys        map[string][]byte                 `dynamodbav:"keys"` // key ref → wrapped data key
 	General     map[string]string                 `dynamodbav:"general"`
-	Sources     map[string]FieldSource            `dynamodbav:"sources"`
 	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
 	IndexEmail  string                            `dynamodbav:"idx_email,omitempty"`
 	IndexPhone  string                            `dynamodbav:"idx_phone,omitempty"`
@@ -166,7 +158,6 @@ type Commit struct {
 	Keys     map[string][]byte // key ref → wrapped data key, for the blobs above
 	DropKeys []string          // key refs no field uses any more
 	General  map[string]string
-	Sources  map[string]FieldSource
 	Consent  map[consent.Purpose]consent.State
 
 	IndexSet    map[string]string // kind → hash now on the profile
@@ -245,7 +236,7 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	if c.NewCustomer {
 		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", CustomerID: c.CustomerID, Version: 1,
 			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
-			Sealed: nonNil(c.Sealed), Keys: nonNil(c.Keys), General: nonNil(c.General), Sources: nonNil(c.Sources), Consent: nonNil(c.Consent),
+			Sealed: nonNil(c.Sealed), Keys: nonNil(c.Keys), General: nonNil(c.General), Consent: nonNil(c.Consent),
 			IndexEmail: c.IndexSet["email"], IndexPhone: c.IndexSet["phone"]}
 		return putNew(s.table, p)
 	}
@@ -265,13 +256,6 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	}
 	for _, f := range slices.Sorted(maps.Keys(c.General)) {
 		up = up.Set(expression.Name("general."+f), expression.Value(c.General[f]))
-	}
-	for _, f := range slices.Sorted(maps.Keys(c.Sources)) {
-		v, err := attributevalue.Marshal(c.Sources[f])
-		if err != nil {
-			return types.TransactWriteItem{}, err
-		}
-		up = up.Set(expression.Name("sources."+f), expression.Value(v))
 	}
 	for _, p := range slices.Sorted(maps.Keys(c.Consent)) {
 		v, err := attributevalue.Marshal(c.Consent[p])

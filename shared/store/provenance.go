@@ -23,21 +23,29 @@ type Provenance struct {
 	ConfirmedAt  time.Time         `json:"confirmed_at"`
 }
 
-// FieldProvenance joins a profile's field sources with its ledger.
+// FieldProvenance answers for every field of a profile from its ledger
+// (oldest first, as Ledger returns it): a field's source is the newest
+// submission that brought or confirmed it.
 func FieldProvenance(p *Profile, ledger []LedgerEntry) map[string]Provenance {
-	bySub := make(map[string]LedgerEntry, len(ledger))
-	for _, e := range ledger {
-		bySub[e.SubmissionID] = e
-	}
-	out := make(map[string]Provenance, len(p.Sources))
-	for name, src := range p.Sources {
-		e := bySub[src.SubmissionID]
-		tier := customer.General
-		if blob, ok := p.Sealed[name]; ok {
-			tier, _, _, _, _ = envelope.Parse(blob)
+	out := map[string]Provenance{}
+	for i := len(ledger) - 1; i >= 0; i-- {
+		e := ledger[i]
+		for _, name := range e.Fields {
+			if _, seen := out[name]; seen {
+				continue
+			}
+			_, sealed := p.Sealed[name]
+			_, plain := p.General[name]
+			if !sealed && !plain {
+				continue // no longer stored
+			}
+			tier := customer.General
+			if sealed {
+				tier, _, _, _, _ = envelope.Parse(p.Sealed[name])
+			}
+			out[name] = Provenance{Field: name, Tier: string(tier), SubmissionID: e.SubmissionID, FormID: e.FormID, Channel: e.Channel,
+				Notice: e.Notice, Purposes: e.Purposes, CollectedAt: e.At, ConfirmedAt: e.At}
 		}
-		out[name] = Provenance{Field: name, Tier: string(tier), SubmissionID: src.SubmissionID, FormID: e.FormID, Channel: e.Channel,
-			Notice: e.Notice, Purposes: e.Purposes, CollectedAt: e.At, ConfirmedAt: src.ConfirmedAt}
 	}
 	return out
 }
