@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -15,10 +16,12 @@ import (
 // BenchmarkWarmFunction runs accepted submissions through one warm pipeline
 // against the local stack (run with -benchtime 1000x, as `make bench` does)
 // and reports KMS calls per 1,000 submissions, cold start included, and
-// the DynamoDB write units each submission consumed.
+// the DynamoDB write units each submission consumed, without and with an
+// Idempotency-Key (which adds the in-flight record).
 func BenchmarkWarmFunction(b *testing.B) {
-	for _, kind := range []string{"new-customer", "returning-customer"} {
-		b.Run(kind, func(b *testing.B) {
+	for _, name := range []string{"new-customer", "returning-customer", "new-customer/idempotency-key", "returning-customer/idempotency-key"} {
+		kind, keyed := strings.CutSuffix(name, "/idempotency-key")
+		b.Run(name, func(b *testing.B) {
 			st := stacktest.New(b)
 			cfg, calls := st.Counted(b, "kehu-intake")
 			svc, _, err := intake.Wire(context.Background(), st.Config, cfg) // the cold start: one Decrypt
@@ -45,7 +48,9 @@ func BenchmarkWarmFunction(b *testing.B) {
 					phone = fmt.Sprintf("139%08d", i)
 				}
 				sub := contactSub(fmt.Sprint("Bench ", i), email, phone)
-				sub.IdempotencyKey = stacktest.Unique("k")
+				if keyed {
+					sub.IdempotencyKey = stacktest.Unique("k")
+				}
 				res, err := svc.Submit(ctx, def, sub)
 				if err != nil {
 					b.Fatal(err)

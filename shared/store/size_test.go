@@ -8,11 +8,11 @@ import (
 
 func TestItemSize(t *testing.T) {
 	item := map[string]types.AttributeValue{
-		"pk":   &types.AttributeValueMemberS{Value: "CUST#1"},                       // 2 + 6
-		"data": &types.AttributeValueMemberB{Value: make([]byte, 10)},               // 4 + 10
-		"n":    &types.AttributeValueMemberN{Value: "12345"},                        // 1 + 4
-		"ok":   &types.AttributeValueMemberBOOL{Value: true},                        // 2 + 1
-		"m":    &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{ // 1 + 3 + (1+1+1)
+		"pk":   &types.AttributeValueMemberS{Value: "CUST#1"},         // 2 + 6
+		"data": &types.AttributeValueMemberB{Value: make([]byte, 10)}, // 4 + 10
+		"n":    &types.AttributeValueMemberN{Value: "12345"},          // 1 + 4
+		"ok":   &types.AttributeValueMemberBOOL{Value: true},          // 2 + 1
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{ // 1 + 3 + (1+1+1)
 			"a": &types.AttributeValueMemberS{Value: "b"},
 		}},
 	}
