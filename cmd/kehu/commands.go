@@ -142,7 +142,7 @@ func (c *cli) customerShow(ctx context.Context, id string, asJSON bool, out io.W
 	fmt.Fprintln(out, "\nconsent:")
 	for _, pp := range slices.Sorted(maps.Keys(p.Consent)) {
 		s := p.Consent[pp]
-		fmt.Fprintf(out, "  %-11s granted=%v notice=%s submission=%s at %s\n", pp, s.Granted, s.Notice, s.SubmissionID, s.At.Format(time.RFC3339))
+		fmt.Fprintf(out, "  %-11s granted=%v notice=%s at %s\n", pp, s.Granted, s.Notice, s.At.Format(time.RFC3339))
 	}
 	fmt.Fprintf(out, "\nconsent ledger: %d entries\n", len(ledger))
 	for _, e := range ledger {

@@ -127,13 +127,12 @@ const (
 	Withdrawn Action = "withdraw"
 )
 
-// State is the current state of one purpose on a profile; the ledger
-// entry of SubmissionID holds the proof and channel.
+// State is the current state of one purpose on a profile. The ledger entry
+// made at At holds the channel, form and proof.
 type State struct {
-	Granted      bool      `dynamodbav:"granted" json:"granted"`
-	Notice       string    `dynamodbav:"notice" json:"notice"`
-	SubmissionID string    `dynamodbav:"sub" json:"submission_id"`
-	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
+	Granted bool      `dynamodbav:"granted" json:"granted"`
+	Notice  string    `dynamodbav:"notice" json:"notice"`
+	At      time.Time `dynamodbav:"at,unixtime" json:"at"`
 }
 
 func dedupe(ps []Purpose) []Purpose {

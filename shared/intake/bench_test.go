@@ -80,6 +80,9 @@ func awsWriteUnits(b *testing.B, st *stacktest.Stack) float64 {
 		sizes[e] = append(sizes[e], store.ItemSize(it))
 	}
 	mean := func(entity string, tx bool) float64 {
+		if len(sizes[entity]) == 0 {
+			return 0
+		}
 		total := 0
 		for _, n := range sizes[entity] {
 			total += store.WriteUnits(n, tx)

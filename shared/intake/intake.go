@@ -257,7 +257,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	c.DropKeys = unusedKeys(head, c.Sealed, c.Keys)
 	c.Consent = map[consent.Purpose]consent.State{}
 	for _, p := range w.granted {
-		c.Consent[p] = consent.State{Granted: true, Notice: w.notice, SubmissionID: w.subID, At: w.now}
+		c.Consent[p] = consent.State{Granted: true, Notice: w.notice, At: w.now}
 	}
 	days := w.def.ReviewAfterDays
 	if days <= 0 {

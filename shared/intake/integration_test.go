@@ -531,3 +531,34 @@ func lookupPhone(t *testing.T, st *stacktest.Stack, svc *intake.Service, e164 st
 }
 
 var _ = time.Second
+
+// A returning customer's update costs 2 write units only while the profile
+// stays within 1 KB: a demo-form profile must fit even with AWS KMS's
+// larger wrapped data keys (about 184 bytes, against the local server's).
+func TestProfileFitsOneKilobyte(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	sub := contactSub("欧阳娜娜", stacktest.Unique("size")+"@example.com", "13512345678")
+	sub.Fields["company"] = []string{"上海某某精密机械制造有限公司"}
+	sub.Consent.Purposes = append(sub.Consent.Purposes, consent.Marketing)
+	res, err := submit(t, svc, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range st.Scan(t) {
+		if it["pk"].(*types.AttributeValueMemberS).Value != "CUST#"+res.CustomerID || it["sk"].(*types.AttributeValueMemberS).Value != "PROFILE" {
+			continue
+		}
+		size := store.ItemSize(it)
+		keys := it["keys"].(*types.AttributeValueMemberM).Value
+		for _, w := range keys {
+			size += 184 - len(w.(*types.AttributeValueMemberB).Value)
+		}
+		if size > 1024 {
+			t.Fatalf("profile is %d bytes with AWS-sized data keys; over 1 KB every update costs double", size)
+		}
+		t.Logf("profile: %d bytes with AWS-sized data keys", size)
+		return
+	}
+	t.Fatal("profile not found")
+}

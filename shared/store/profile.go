@@ -84,11 +84,11 @@ type Profile struct {
 	PK          string                            `dynamodbav:"pk"`
 	SK          string                            `dynamodbav:"sk"`
 	Entity      string                            `dynamodbav:"entity"`
-	CustomerID  string                            `dynamodbav:"customer_id"`
+	CustomerID  string                            `dynamodbav:"-"` // from pk: not stored twice
 	Version     int64                             `dynamodbav:"version"`
-	CreatedAt   time.Time                         `dynamodbav:"created_at"`
-	UpdatedAt   time.Time                         `dynamodbav:"updated_at"`
-	ReviewDueAt time.Time                         `dynamodbav:"review_due_at"`
+	CreatedAt   time.Time                         `dynamodbav:"created_at,unixtime"`
+	UpdatedAt   time.Time                         `dynamodbav:"updated_at,unixtime"`
+	ReviewDueAt time.Time                         `dynamodbav:"review_due_at,unixtime"` // when to ask the customer to confirm their details
 	Sealed      map[string][]byte                 `dynamodbav:"pii"`  // field → envelope blob
 	Keys        map[string][]byte                 `dynamodbav:"keys"` // key ref → wrapped data key
 	General     map[string]string                 `dynamodbav:"general"`
@@ -106,9 +106,10 @@ const profileSK = "PROFILE"
 // keys no field uses any more). Ciphertexts are safe to read for anyone.
 func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
 	var p Profile
-	if err := s.get(ctx, profilePK(id), profileSK, &p, "customer_id", "version", "idx_email", "idx_phone", "pii", "keys"); err != nil {
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "idx_email", "idx_phone", "pii", "keys"); err != nil {
 		return nil, err
 	}
+	p.CustomerID = id
 	return &p, nil
 }
 
@@ -118,6 +119,7 @@ func (s *Store) Profile(ctx context.Context, id string) (*Profile, error) {
 	if err := s.get(ctx, profilePK(id), profileSK, &p); err != nil {
 		return nil, err
 	}
+	p.CustomerID = id
 	return &p, nil
 }
 
@@ -234,14 +236,14 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 
 func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	if c.NewCustomer {
-		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", CustomerID: c.CustomerID, Version: 1,
+		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", Version: 1,
 			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
 			Sealed: nonNil(c.Sealed), Keys: nonNil(c.Keys), General: nonNil(c.General), Consent: nonNil(c.Consent),
 			IndexEmail: c.IndexSet["email"], IndexPhone: c.IndexSet["phone"]}
 		return putNew(s.table, p)
 	}
-	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.UTC())).
-		Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.UTC())).
+	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.Unix())).
+		Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.Unix())).
 		Add(expression.Name("version"), expression.Value(1))
 	// Field names are catalogue names ([a-z0-9_]), safe as path segments.
 	for _, f := range slices.Sorted(maps.Keys(c.Sealed)) {
