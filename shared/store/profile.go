@@ -89,8 +89,8 @@ type Profile struct {
 	CreatedAt   time.Time                         `dynamodbav:"created_at,unixtime"`
 	UpdatedAt   time.Time                         `dynamodbav:"updated_at,unixtime"`
 	ReviewDueAt time.Time                         `dynamodbav:"review_due_at,unixtime"` // when to ask the customer to confirm their details
-	Sealed      map[string][]byte                 `dynamodbav:"pii"`  // field → envelope blob
-	Keys        map[string][]byte                 `dynamodbav:"keys"` // key ref → wrapped data key
+	Sealed      map[string][]byte                 `dynamodbav:"pii"`                    // field → envelope blob
+	Keys        map[string][]byte                 `dynamodbav:"keys"`                   // key ref → wrapped data key
 	General     map[string]string                 `dynamodbav:"general"`
 	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
 	IndexEmail  string                            `dynamodbav:"idx_email,omitempty"`
