@@ -185,3 +185,16 @@ func (c *cli) customerFind(ctx context.Context, email, phone string, out io.Writ
 	fmt.Fprintln(out, id)
 	return nil
 }
+
+func (c *cli) reviewList(ctx context.Context, out io.Writer) error {
+	reviews, err := c.store.IdentityReviews(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "AT\tSUBMISSION\tATTACHED TO\tALSO MATCHED")
+	for _, r := range reviews {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", r.At.Format(time.RFC3339), r.SubmissionID, r.CustomerID, r.AlsoMatched)
+	}
+	return w.Flush()
+}

@@ -6,6 +6,7 @@
 //	kehu forms list                     list form definitions
 //	kehu customer show ID               a profile, decrypting the tiers these credentials may read
 //	kehu customer find --email E | --phone P
+//	kehu review list                    submissions that matched two customers
 //
 // Configuration: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX for setup.
 package main
@@ -32,6 +33,7 @@ const usage = `usage:
   kehu forms list
   kehu customer show ID [--json]
   kehu customer find (--email ADDRESS | --phone NUMBER)
+  kehu review list
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
@@ -87,6 +89,8 @@ func dispatch(ctx context.Context, c *cli, words []string, asJSON bool, email, p
 		return c.formsList(ctx, out)
 	case len(words) == 3 && words[0] == "customer" && words[1] == "show":
 		return c.customerShow(ctx, words[2], asJSON, out)
+	case len(words) == 2 && words[0] == "review" && words[1] == "list":
+		return c.reviewList(ctx, out)
 	case len(words) == 2 && words[0] == "customer" && words[1] == "find" && (email == "") != (phone == ""):
 		return c.customerFind(ctx, email, phone, out)
 	}

@@ -134,6 +134,25 @@ func TestCustomerShowAndFind(t *testing.T) {
 	})
 }
 
+func TestReviewList(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ctx := context.Background()
+	def, _ := svc.Form(ctx, "contact")
+	grant := consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}
+	email := stacktest.Unique("r") + "@example.com"
+	for _, f := range []map[string][]string{{"name": {"A"}, "email": {email}}, {"name": {"B"}, "phone": {"13311112222"}}, {"name": {"AB"}, "email": {email}, "phone": {"13311112222"}}} {
+		if _, err := svc.Submit(ctx, def, intake.Submission{FormID: "contact", Fields: f, Consent: grant}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as(t, "kehu-sales")
+	out, errOut, code := kehu(t, st.Table, "review", "list")
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("review list: %d %q %s", code, out, errOut)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"forms"}, &out, &errOut, func(string) string { return "" }); code != 2 {

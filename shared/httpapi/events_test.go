@@ -15,8 +15,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/metrics"
 )
@@ -237,5 +241,32 @@ func TestGateway(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("oversized body: %d", resp.StatusCode)
+	}
+}
+
+// A dependency that fails answers 503 with Retry-After and stores nothing.
+func TestDependencyDownAnswers503(t *testing.T) {
+	st := stacktest.New(t)
+	var logs bytes.Buffer
+	h := newHandler(t, st, &logs, io.Discard)
+	deadKMS := kms.New(kms.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		Credentials: st.AWS(t, "kehu-intake").Credentials})
+	h.Service.Sealer = envelope.NewSealer(deadKMS, st.Table, map[customer.Tier]string{customer.Confidential: "alias/kehu-confidential"})
+	before := st.Count(t)
+	ev := loadEvent(t, "../../events/form-intake/json-idempotent.json")
+	resp, _ := h.Handle(context.Background(), ev)
+	if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, "#unavailable") {
+		t.Fatalf("KMS down: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	if after := st.Count(t); !reflect.DeepEqual(before, after) {
+		t.Fatalf("KMS down left items: %v → %v", before, after)
+	}
+	if !strings.Contains(logs.String(), `"outcome":"error"`) || strings.Contains(logs.String(), "li.na") {
+		t.Fatalf("log line: %s", logs.String())
+	}
+	// The retry, with KMS back, goes through with the same Idempotency-Key.
+	ok := newHandler(t, st, io.Discard, io.Discard)
+	if resp, _ := ok.Handle(context.Background(), ev); resp.StatusCode != 201 {
+		t.Fatalf("retry: %d %s", resp.StatusCode, resp.Body)
 	}
 }

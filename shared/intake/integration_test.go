@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -513,6 +514,10 @@ func TestIdentityConflictRecorded(t *testing.T) {
 	if len(last.IdentityReview) != 1 || last.IdentityReview[0] != b.CustomerID {
 		t.Fatalf("review not recorded: %+v", last)
 	}
+	reviews, err := st.Store.IdentityReviews(context.Background())
+	if err != nil || len(reviews) != 1 || reviews[0].CustomerID != a.CustomerID || reviews[0].AlsoMatched[0] != b.CustomerID || reviews[0].SubmissionID != c.SubmissionID {
+		t.Fatalf("review queue: %+v, %v", reviews, err)
+	}
 	// The phone still points to B.
 	ix := lookupPhone(t, st, svc, "+8613700137000")
 	if ix != b.CustomerID {
@@ -529,8 +534,6 @@ func lookupPhone(t *testing.T, st *stacktest.Stack, svc *intake.Service, e164 st
 	}
 	return found[ref]
 }
-
-var _ = time.Second
 
 // A returning customer's update costs 2 write units only while the profile
 // stays within 1 KB: a demo-form profile must fit even with AWS KMS's
@@ -561,4 +564,52 @@ func TestProfileFitsOneKilobyte(t *testing.T) {
 		return
 	}
 	t.Fatal("profile not found")
+}
+
+// A child's data (under 14) needs a guardian's consent and the separate
+// sensitive consent, and every field of it is stored as restricted.
+func TestChildData(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ctx := context.Background()
+	doc := []byte(`{"id":"kids-club","fields":[{"name":"name","required":true},{"name":"birthday","required":true},{"name":"email"},{"name":"region"}],
+	"consent":{"required":["processing"],"optional":["guardian","sensitive"],"notices":["kids-v1"]}}`)
+	def, err := form.Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Store.PutForm(ctx, def, doc, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	birthday := time.Now().AddDate(-10, 0, 0).Format(time.DateOnly)
+	sub := intake.Submission{FormID: "kids-club",
+		Fields:  map[string][]string{"name": {"小明"}, "birthday": {birthday}, "email": {stacktest.Unique("kid") + "@example.com"}, "region": {"华南"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "kids-v1"}}
+	before := st.Count(t)
+	_, err = submit(t, svc, sub)
+	var cerr *consent.Error
+	if !errors.As(err, &cerr) || !slices.Equal(cerr.Missing, []consent.Purpose{consent.Guardian, consent.Sensitive}) {
+		t.Fatalf("child without guardian consent: %v", err)
+	}
+	if after := st.Count(t); !equalCounts(before, after) {
+		t.Fatalf("stored: %v → %v", before, after)
+	}
+	sub.Consent.Purposes = []consent.Purpose{consent.Processing, consent.Guardian, consent.Sensitive}
+	res, err := submit(t, svc, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Store.Profile(ctx, res.CustomerID)
+	for _, f := range []string{"name", "birthday", "email"} {
+		if tier, _, _, _, _ := envelope.Parse(p.Sealed[f]); tier != customer.Restricted {
+			t.Errorf("%s stored as %q, want restricted", f, tier)
+		}
+	}
+	if p.General["region"] != "华南" {
+		t.Errorf("general field region: %q", p.General["region"])
+	}
+	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
+	if _, err := sales.Open(ctx, envelope.AAD{Table: st.Table, Customer: res.CustomerID, Attribute: "pii.name", Tier: customer.Restricted}, p.Sealed["name"], p.Keys); !errors.Is(err, envelope.ErrDenied) {
+		t.Fatalf("sales reading a child's name: %v", err)
+	}
 }

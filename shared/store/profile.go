@@ -145,6 +145,45 @@ type LedgerEntry struct {
 	IdentityReview []string          `dynamodbav:"identity_review,omitempty"` // other customers this submission also matched
 }
 
+// IdentityReview is an open question for a person: a submission matched
+// two different customers (by email and by phone) and was attached to the
+// first, not merged. Reviews share one partition: they are rare, and one
+// Query lists them all.
+type IdentityReview struct {
+	PK           string    `dynamodbav:"pk"`
+	SK           string    `dynamodbav:"sk"`
+	Entity       string    `dynamodbav:"entity"`
+	SubmissionID string    `dynamodbav:"submission_id"`
+	CustomerID   string    `dynamodbav:"customer_id"`
+	AlsoMatched  []string  `dynamodbav:"also_matched"`
+	At           time.Time `dynamodbav:"at"`
+}
+
+const reviewPK = "REVIEW#identity"
+
+// IdentityReviews lists the open identity reviews, oldest first.
+func (s *Store) IdentityReviews(ctx context.Context) ([]IdentityReview, error) {
+	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(reviewPK))).Build()
+	if err != nil {
+		return nil, err
+	}
+	var out []IdentityReview
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("identity reviews: %w", classify(err))
+		}
+		var rs []IdentityReview
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &rs); err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
 // LedgerPrefix starts the sort key of every ledger entry.
 const LedgerPrefix = "LEDGER#"
 
@@ -202,6 +241,13 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	entry.At = entry.At.UTC()
 	if err := add(putNew(s.table, entry)); err != nil {
 		return err
+	}
+	if len(entry.IdentityReview) > 0 {
+		review := IdentityReview{PK: reviewPK, SK: sortTime(entry.At) + "#" + entry.SubmissionID, Entity: "identity-review",
+			SubmissionID: entry.SubmissionID, CustomerID: c.CustomerID, AlsoMatched: entry.IdentityReview, At: entry.At}
+		if err := add(putNew(s.table, review)); err != nil {
+			return err
+		}
 	}
 	for _, r := range c.IndexPut {
 		if err := add(s.indexPut(r, c.CustomerID, c.StaleIndexOwner, c.At)); err != nil {

@@ -1,0 +1,47 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+// The one place that maps errors to answers.
+func TestFromError(t *testing.T) {
+	cases := []struct {
+		err        error
+		status     int
+		slug       string
+		retryAfter bool
+	}{
+		{&intake.ValidationError{Problems: []customer.FieldError{{Field: "email", Code: "invalid_email"}}}, 422, "validation", false},
+		{&consent.Error{Missing: []consent.Purpose{consent.Processing}}, 422, "consent-missing", false},
+		{&consent.Error{Notice: "bad"}, 422, "consent-invalid", false},
+		{fmt.Errorf("wrapped: %w", intake.ErrFormNotFound), 404, "form-not-found", false},
+		{intake.ErrIdempotencyMismatch, 422, "idempotency-key-reused", false},
+		{intake.ErrInFlight, 409, "idempotency-key-in-flight", false},
+		{intake.ErrBadIdempotencyKey, 400, "idempotency-key-invalid", false},
+		{fmt.Errorf("commit: %w", errors.Join(store.ErrUnavailable, errors.New("throttled"))), 503, "unavailable", true},
+		{fmt.Errorf("seal: %w", errors.Join(envelope.ErrUnavailable, errors.New("dial"))), 503, "unavailable", true},
+		{intake.ErrContention, 503, "unavailable", true},
+		{fmt.Errorf("seal: %w", envelope.ErrDenied), 500, "internal", false},
+		{errors.New("anything else"), 500, "internal", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.slug+"/"+tc.err.Error(), func(t *testing.T) {
+			p := FromError(tc.err)
+			if p.Status != tc.status || p.Type != ProblemBase+tc.slug || (p.retryAfter > 0) != tc.retryAfter {
+				t.Fatalf("got %d %s retry-after %d", p.Status, p.Type, p.retryAfter)
+			}
+			if tc.status == 500 && p.Detail != "The submission could not be processed; nothing was stored." {
+				t.Fatalf("a 500 leaks detail: %q", p.Detail)
+			}
+		})
+	}
+}
