@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -47,31 +46,17 @@ func (s *Store) Form(ctx context.Context, id string) (*form.Definition, error) {
 
 // Forms lists every form definition.
 func (s *Store) Forms(ctx context.Context) ([]*form.Definition, error) {
-	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(formPK))).Build()
+	items, err := queryAll[formItem](ctx, s, expression.Key(PK).Equal(expression.Value(formPK)), "list forms")
 	if err != nil {
 		return nil, err
 	}
-	var out []*form.Definition
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
-		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	out := make([]*form.Definition, 0, len(items))
+	for _, it := range items {
+		def, err := form.Parse([]byte(it.Definition))
 		if err != nil {
-			return nil, fmt.Errorf("list forms: %w", classify(err))
+			return nil, fmt.Errorf("form %s: %w", it.SK, err)
 		}
-		for _, raw := range page.Items {
-			var it formItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, err
-			}
-			def, err := form.Parse([]byte(it.Definition))
-			if err != nil {
-				return nil, fmt.Errorf("form %s: %w", it.SK, err)
-			}
-			out = append(out, def)
-		}
+		out = append(out, def)
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -163,25 +162,7 @@ const reviewPK = "REVIEW#identity"
 
 // IdentityReviews lists the open identity reviews, oldest first.
 func (s *Store) IdentityReviews(ctx context.Context) ([]IdentityReview, error) {
-	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(reviewPK))).Build()
-	if err != nil {
-		return nil, err
-	}
-	var out []IdentityReview
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
-		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("identity reviews: %w", classify(err))
-		}
-		var rs []IdentityReview
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &rs); err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
-	}
-	return out, nil
+	return queryAll[IdentityReview](ctx, s, expression.Key(PK).Equal(expression.Value(reviewPK)), "identity reviews")
 }
 
 // LedgerPrefix starts the sort key of every ledger entry.
@@ -375,27 +356,6 @@ func nonNil[M ~map[K]V, K comparable, V any](m M) M {
 
 // Ledger returns a customer's consent ledger, oldest first.
 func (s *Store) Ledger(ctx context.Context, id string) ([]LedgerEntry, error) {
-	cond, err := expression.NewBuilder().WithKeyCondition(expression.Key(PK).Equal(expression.Value(profilePK(id))).
-		And(expression.Key(SK).BeginsWith(LedgerPrefix))).Build()
-	if err != nil {
-		return nil, err
-	}
-	var out []LedgerEntry
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
-		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ledger of %s: %w", id, classify(err))
-		}
-		var entries []LedgerEntry
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &entries); err != nil {
-			return nil, err
-		}
-		out = append(out, entries...)
-	}
-	return out, nil
+	return queryAll[LedgerEntry](ctx, s, expression.Key(PK).Equal(expression.Value(profilePK(id))).
+		And(expression.Key(SK).BeginsWith(LedgerPrefix)), "ledger of "+id)
 }
-
-// IsConflict reports whether err is ErrConflict.
-func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }

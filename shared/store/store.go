@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -166,4 +167,28 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any, projection ...s
 		return fmt.Errorf("read %s: %w", pk, err)
 	}
 	return nil
+}
+
+// queryAll reads every item of one key condition, strongly consistent,
+// page by page, into T.
+func queryAll[T any](ctx context.Context, s *Store, key expression.KeyConditionBuilder, what string) ([]T, error) {
+	cond, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, classify(err))
+		}
+		var items []T
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, items...)
+	}
+	return out, nil
 }
