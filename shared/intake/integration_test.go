@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -611,5 +613,41 @@ func TestChildData(t *testing.T) {
 	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
 	if _, err := sales.Open(ctx, envelope.AAD{Table: st.Table, Customer: res.CustomerID, Attribute: "pii.name", Tier: customer.Restricted}, p.Sealed["name"], p.Keys); !errors.Is(err, envelope.ErrDenied) {
 		t.Fatalf("sales reading a child's name: %v", err)
+	}
+}
+
+// Simultaneous first submissions of one person make one customer: the
+// blind-index entries are created under a condition, and the losers of the
+// race read again and attach to the winner.
+func TestConcurrentFirstSubmissions(t *testing.T) {
+	st := stacktest.New(t)
+	email := stacktest.Unique("race") + "@example.com"
+	const n = 3
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	var start sync.WaitGroup
+	start.Add(1)
+	for i := 0; i < n; i++ {
+		svc, _ := st.Intake(t) // one warm function each, as concurrent Lambdas are
+		go func() {
+			start.Wait()
+			r, err := submit(t, svc, contactSub(fmt.Sprint("Racer ", i), email, "13912345678"))
+			errs <- err
+			ids <- r.CustomerID
+		}()
+	}
+	start.Done()
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[<-ids] = true
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d customers made for one person: %v", len(seen), seen)
+	}
+	if c := st.Count(t); c["profile"] != 1 || c["submission"] != n || c["blind-index"] != 2 {
+		t.Fatalf("items: %v", c)
 	}
 }
