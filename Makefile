@@ -18,8 +18,8 @@ deps: node_modules/.installed ## Go modules and DynamoDB Local
 run: deps ## start everything locally; Ctrl-C stops it all
 	$(GO) run ./cmd/devstack
 
-test: deps vet ## unit, integration and end-to-end tests against the local stack
-	$(GO) run ./cmd/devstack -in-memory -exec -- $(GO) test -count=1 $(PKGS)
+test: deps vet ## unit, integration and end-to-end tests (race detector on) against the local stack
+	$(GO) run ./cmd/devstack -in-memory -exec -- $(GO) test -race -count=1 $(PKGS)
 
 unit: ## tests that need no servers (integration tests skip)
 	$(GO) test -count=1 $(PKGS)
