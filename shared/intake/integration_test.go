@@ -336,6 +336,15 @@ func TestIdempotency(t *testing.T) {
 		}
 	})
 
+	t.Run("expired key is new again", func(t *testing.T) {
+		later, _ := st.Intake(t)
+		later.Now = func() time.Time { return time.Now().Add(25 * time.Hour) } // past Keep, before TTL deletion
+		r, err := submit(t, later, changed)
+		if err != nil || r.Replayed || r.SubmissionID == first.SubmissionID {
+			t.Fatalf("an expired key: %+v, %v; want a new submission", r, err)
+		}
+	})
+
 	t.Run("form's own submission id", func(t *testing.T) {
 		s := contactSub("Field "+stacktest.Unique("f"), stacktest.Unique("field")+"@example.com", "")
 		s.Fields["form_submission_id"] = []string{stacktest.Unique("sid")}

@@ -54,11 +54,15 @@ func (s *Store) Acquire(ctx context.Context, keyHash, requestHash, owner string,
 	}
 	// A record in flight whose lease ran out was abandoned by a crashed
 	// request: the same request may take it over.
-	cond := expression.AttributeNotExists(expression.Name(PK)).Or(expression.And(
-		expression.Name("state").Equal(expression.Value(InFlight)),
-		expression.Name("lease_until").LessThan(expression.Value(now.UTC())),
-		expression.Name("request_hash").Equal(expression.Value(requestHash)),
-	))
+	// A record past its expiry is gone for clients, even before TTL deletes it
+	// (which can lag by a day or two).
+	cond := expression.AttributeNotExists(expression.Name(PK)).
+		Or(expression.Name(TTL).LessThan(expression.Value(now.Unix()))).
+		Or(expression.And(
+			expression.Name("state").Equal(expression.Value(InFlight)),
+			expression.Name("lease_until").LessThan(expression.Value(now.UTC())),
+			expression.Name("request_hash").Equal(expression.Value(requestHash)),
+		))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return nil, err
