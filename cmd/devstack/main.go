@@ -26,8 +26,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -132,44 +130,24 @@ func run(log *slog.Logger) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	kmsLn, err := net.Listen("tcp", o.kmsAddr)
+	kmsURL, stopKMS, err := serve("local KMS", o.kmsAddr, "KEHU_KMS_ADDR", kmsSrv)
 	if err != nil {
-		return 1, fmt.Errorf("local KMS cannot listen on %s (set KEHU_KMS_ADDR): %w", o.kmsAddr, err)
+		return 1, err
 	}
-	kmsHTTP := &http.Server{Handler: kmsSrv, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = kmsHTTP.Serve(kmsLn) }()
-	defer kmsHTTP.Close()
-	kmsURL := "http://" + kmsLn.Addr().String()
+	defer stopKMS()
 	ddbURL := fmt.Sprintf("http://127.0.0.1:%d", ddb.port)
 
 	// The functions find the endpoints the standard SDK way.
 	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddbURL)
 	os.Setenv("AWS_ENDPOINT_URL_KMS", kmsURL)
 	os.Setenv("AWS_REGION", kmsCfg.Region)
-	cred := func(name string) (localkms.Principal, error) {
-		for _, p := range kmsCfg.Principals {
-			if p.Name == name {
-				return p, nil
-			}
-		}
-		return localkms.Principal{}, fmt.Errorf("%s has no principal %q", o.kmsConfig, name)
-	}
-	awsAs := func(name string) (aws.Config, error) {
-		p, err := cred(name)
-		if err != nil {
-			return aws.Config{}, err
-		}
-		return config.AWS(ctx, awsconfig.WithRegion(kmsCfg.Region),
-			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")))
-	}
 
 	// 3. table, blind-index secret and forms, as the operator's `kehu setup` does
-	adminCfg, err := awsAs("kehu-admin")
+	adminCfg, err := kmsCfg.AWS(ctx, "kehu-admin")
 	if err != nil {
 		return 1, err
 	}
-	fcfg := config.Config{Table: o.table, ConfidentialKey: "alias/kehu-confidential", RestrictedKey: "alias/kehu-restricted",
-		BlindIndexKey: "alias/kehu-blind-index", MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20}
+	fcfg := localkms.FunctionConfig(o.table)
 	if err := store.EnsureTable(ctx, config.DynamoDB(adminCfg), o.table); err != nil {
 		return 1, err
 	}
@@ -183,7 +161,7 @@ func run(log *slog.Logger) (int, error) {
 	}
 
 	// 4. the local gateway, running the form-intake handler with the intake credentials
-	intakeCfg, err := awsAs("kehu-intake")
+	intakeCfg, err := kmsCfg.AWS(ctx, "kehu-intake")
 	if err != nil {
 		return 1, err
 	}
@@ -200,14 +178,11 @@ func run(log *slog.Logger) (int, error) {
 	mux.HandleFunc("GET /healthz", health(config.DynamoDB(adminCfg), config.KMS(adminCfg), o.table))
 	mux.HandleFunc("GET /{$}", demoPage)
 	mux.HandleFunc("GET /thanks", thanksPage)
-	gwLn, err := net.Listen("tcp", o.httpAddr)
+	gwURL, stopGateway, err := serve("local gateway", o.httpAddr, "KEHU_HTTP_ADDR", mux)
 	if err != nil {
-		return 1, fmt.Errorf("local gateway cannot listen on %s (set KEHU_HTTP_ADDR): %w", o.httpAddr, err)
+		return 1, err
 	}
-	gw := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = gw.Serve(gwLn) }()
-	defer gw.Close()
-	gwURL := "http://" + gwLn.Addr().String()
+	defer stopGateway()
 
 	if o.execArgs != nil {
 		return execute(ctx, o, gwURL, ddbURL, kmsURL)
@@ -300,6 +275,17 @@ func health(db *dynamodb.Client, k *kms.Client, table string) http.HandlerFunc {
 		w.WriteHeader(code)
 		fmt.Fprintf(w, `{"gateway":%q,"dynamodb":%q,"kms":%q}`+"\n", status["gateway"], status["dynamodb"], status["kms"])
 	}
+}
+
+// serve starts an HTTP server on addr and returns its URL and its stop.
+func serve(what, addr, envName string, h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s cannot listen on %s (set %s): %w", what, addr, envName, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 func freePort() (int, error) {

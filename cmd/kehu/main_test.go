@@ -8,27 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kehu-dev/kehu/internal/localkms"
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/intake"
 )
 
-func as(t *testing.T, principal string) {
+// as makes the CLI's usual AWS configuration (the environment) that of a
+// local principal.
+func as(t *testing.T, st *stacktest.Stack, principal string) {
 	t.Helper()
-	cfg, err := localkms.LoadConfig(os.Getenv("KEHU_KMS_CONFIG"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range cfg.Principals {
-		if p.Name == principal {
-			t.Setenv("AWS_ACCESS_KEY_ID", p.AccessKeyID)
-			t.Setenv("AWS_SECRET_ACCESS_KEY", p.SecretAccessKey)
-			t.Setenv("AWS_REGION", cfg.Region)
-			return
-		}
-	}
-	t.Fatalf("no principal %s", principal)
+	p := st.Principal(t, principal)
+	t.Setenv("AWS_ACCESS_KEY_ID", p.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", p.SecretAccessKey)
+	t.Setenv("AWS_REGION", st.Region())
 }
 
 func kehu(t *testing.T, table string, args ...string) (string, string, int) {
@@ -54,7 +46,7 @@ func TestCustomerShowAndFind(t *testing.T) {
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	as(t, "kehu-admin")
+	as(t, st, "kehu-admin")
 	if out, errOut, code := kehu(t, st.Table, "forms", "put", path); code != 0 || !strings.Contains(out, "stored form kyc") {
 		t.Fatalf("forms put: %d %s %s", code, out, errOut)
 	}
@@ -66,7 +58,7 @@ func TestCustomerShowAndFind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Submit(ctx, def, intake.Submission{FormID: "kyc",
+	res, err := svc.Submit(ctx, def, intake.Submission{
 		Fields:  map[string][]string{"name": {"周杰"}, "email": {email}, "national_id": {"110101199003077777"}, "region": {"华北"}},
 		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Sensitive}, Notice: "kyc-v1"}})
 	if err != nil {
@@ -74,7 +66,7 @@ func TestCustomerShowAndFind(t *testing.T) {
 	}
 
 	show := func(t *testing.T, principal string) map[string]fieldView {
-		as(t, principal)
+		as(t, st, principal)
 		out, errOut, code := kehu(t, st.Table, "customer", "show", res.CustomerID, "--json")
 		if code != 0 {
 			t.Fatalf("show as %s: %d %s", principal, code, errOut)
@@ -120,7 +112,7 @@ func TestCustomerShowAndFind(t *testing.T) {
 		}
 	})
 	t.Run("find by email and phone", func(t *testing.T) {
-		as(t, "kehu-sales")
+		as(t, st, "kehu-sales")
 		out, errOut, code := kehu(t, st.Table, "customer", "find", "--email", strings.ToUpper(email))
 		if code != 0 || strings.TrimSpace(out) != res.CustomerID {
 			t.Fatalf("find: %d %q %s", code, out, errOut)
@@ -142,11 +134,11 @@ func TestReviewList(t *testing.T) {
 	grant := consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}
 	email := stacktest.Unique("r") + "@example.com"
 	for _, f := range []map[string][]string{{"name": {"A"}, "email": {email}}, {"name": {"B"}, "phone": {"13311112222"}}, {"name": {"AB"}, "email": {email}, "phone": {"13311112222"}}} {
-		if _, err := svc.Submit(ctx, def, intake.Submission{FormID: "contact", Fields: f, Consent: grant}); err != nil {
+		if _, err := svc.Submit(ctx, def, intake.Submission{Fields: f, Consent: grant}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	as(t, "kehu-sales")
+	as(t, st, "kehu-sales")
 	out, errOut, code := kehu(t, st.Table, "review", "list")
 	if code != 0 || strings.Count(out, "\n") != 2 {
 		t.Fatalf("review list: %d %q %s", code, out, errOut)

@@ -7,6 +7,7 @@ package localkms
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -28,7 +29,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/uuid"
+
+	"github.com/kehu-dev/kehu/shared/config"
 )
 
 // Config is the server's seed file.
@@ -78,6 +84,33 @@ func LoadConfig(path string) (Config, error) {
 		c.Account = "000000000000"
 	}
 	return c, nil
+}
+
+// Principal returns the credential of that name.
+func (c Config) Principal(name string) (Principal, error) {
+	for _, p := range c.Principals {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return Principal{}, fmt.Errorf("the local KMS config has no principal %q", name)
+}
+
+// AWS returns an SDK configuration signed as the named principal, with the
+// usual bounded retries; endpoints come from AWS_ENDPOINT_URL_* as always.
+func (c Config) AWS(ctx context.Context, principal string) (aws.Config, error) {
+	p, err := c.Principal(principal)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return config.AWS(ctx, awsconfig.WithRegion(c.Region),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")))
+}
+
+// FunctionConfig is the functions' configuration on the local stack: the
+// seed file's key aliases stand in for the template's key ARNs.
+func FunctionConfig(table string) config.Config {
+	return config.New(table, "alias/kehu-confidential", "alias/kehu-restricted", "alias/kehu-blind-index")
 }
 
 type key struct {

@@ -10,11 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
@@ -53,8 +50,7 @@ func New(t testing.TB) *Stack {
 		t.Fatal(err)
 	}
 	s := &Stack{Table: "kehu-test-" + uuid.NewString()[:8], GatewayURL: os.Getenv("KEHU_GATEWAY_URL"), kms: kcfg}
-	s.Config = config.Config{Table: s.Table, ConfidentialKey: "alias/kehu-confidential", RestrictedKey: "alias/kehu-restricted",
-		BlindIndexKey: "alias/kehu-blind-index", MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20}
+	s.Config = localkms.FunctionConfig(s.Table)
 	ctx := context.Background()
 	adminCfg := s.AWS(t, "kehu-admin")
 	s.DB = config.DynamoDB(adminCfg)
@@ -86,19 +82,25 @@ func New(t testing.TB) *Stack {
 // (kehu-intake, kehu-admin, kehu-sales, kehu-compliance).
 func (s *Stack) AWS(t testing.TB, principal string) aws.Config {
 	t.Helper()
-	for _, p := range s.kms.Principals {
-		if p.Name == principal {
-			cfg, err := config.AWS(context.Background(), awsconfig.WithRegion(s.kms.Region),
-				awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return cfg
-		}
+	cfg, err := s.kms.AWS(context.Background(), principal)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no principal %q in the local KMS config", principal)
-	return aws.Config{}
+	return cfg
 }
+
+// Principal returns a credential of local/kms.json.
+func (s *Stack) Principal(t testing.TB, name string) localkms.Principal {
+	t.Helper()
+	p, err := s.kms.Principal(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Region is the local stack's region.
+func (s *Stack) Region() string { return s.kms.Region }
 
 // Intake wires the pipeline as the form-intake function does, with the
 // intake credentials.

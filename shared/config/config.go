@@ -46,6 +46,13 @@ type Config struct {
 	DataKeyMaxUses  int
 }
 
+// New returns a configuration with the defaults of the optional settings:
+// 64 KiB bodies, data keys cached for 5 minutes or 2^20 uses.
+func New(table, confidentialKey, restrictedKey, blindIndexKey string) Config {
+	return Config{Table: table, ConfidentialKey: confidentialKey, RestrictedKey: restrictedKey, BlindIndexKey: blindIndexKey,
+		MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20}
+}
+
 // FromEnv reads the configuration; a missing or malformed variable is an
 // error that names it.
 func FromEnv(getenv func(string) string) (Config, error) {
@@ -57,15 +64,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		return v
 	}
-	c := Config{
-		Table:           get(EnvTable),
-		ConfidentialKey: get(EnvConfidentialKey),
-		RestrictedKey:   get(EnvRestrictedKey),
-		BlindIndexKey:   get(EnvBlindIndexKey),
-		MaxBodyBytes:    64 << 10,
-		DataKeyMaxAge:   5 * time.Minute,
-		DataKeyMaxUses:  1 << 20,
-	}
+	c := New(get(EnvTable), get(EnvConfidentialKey), get(EnvRestrictedKey), get(EnvBlindIndexKey))
 	if len(missing) > 0 {
 		return c, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
 	}

@@ -27,6 +27,11 @@ const (
 // Known lists every purpose kehu understands.
 var Known = []Purpose{Processing, Contact, Marketing, Profiling, Sensitive, Guardian}
 
+// Unrecognised stands in for a granted "purpose" kehu does not know: what a
+// client sends there could be anything, personal data included, and errors
+// never repeat it.
+const Unrecognised Purpose = "(unrecognised purpose)"
+
 // Valid reports whether p is a known purpose.
 func (p Purpose) Valid() bool { return slices.Contains(Known, p) }
 
@@ -103,6 +108,12 @@ func Check(g Grant, r Requirement, n Needs) ([]Purpose, error) {
 		}
 	}
 	for _, p := range granted {
+		if !p.Valid() {
+			if !slices.Contains(e.NotOffered, Unrecognised) {
+				e.NotOffered = append(e.NotOffered, Unrecognised)
+			}
+			continue
+		}
 		if !slices.Contains(r.Required, p) && !slices.Contains(r.Optional, p) && !slices.Contains(required, p) {
 			e.NotOffered = append(e.NotOffered, p)
 		}

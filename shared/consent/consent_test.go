@@ -22,6 +22,7 @@ func TestCheck(t *testing.T) {
 		{"nothing granted fails closed", Grant{nil, "v1"}, Needs{}, nil, []Purpose{Processing}, nil, false},
 		{"optional without required", Grant{[]Purpose{Contact}, "v1"}, Needs{}, nil, []Purpose{Processing}, nil, false},
 		{"not offered", Grant{[]Purpose{Processing, Profiling}, "v1"}, Needs{}, nil, nil, []Purpose{Profiling}, false},
+		{"unknown purposes are not echoed", Grant{[]Purpose{Processing, "zhang.wei@example.com", "x"}, "v1"}, Needs{}, nil, nil, []Purpose{Unrecognised}, false},
 		{"unknown notice", Grant{[]Purpose{Processing}, "v0"}, Needs{}, nil, nil, nil, true},
 		{"missing notice", Grant{[]Purpose{Processing}, ""}, Needs{}, nil, nil, nil, true},
 		{"restricted data needs sensitive", Grant{[]Purpose{Processing}, "v1"}, Needs{Sensitive: true}, nil, []Purpose{Sensitive}, nil, false},

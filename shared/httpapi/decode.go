@@ -29,7 +29,6 @@ const (
 type decoded struct {
 	fields  map[string][]string
 	consent consent.Grant
-	html    bool // a plain HTML form post: answer with a redirect or a page
 }
 
 func header(req *events.APIGatewayV2HTTPRequest, name string) string {
@@ -98,7 +97,7 @@ func fromValues(vals map[string][]string) (*decoded, error) {
 	if len(vals) > maxParts {
 		return nil, malformed(fmt.Sprintf("More than %d form fields.", maxParts))
 	}
-	d := &decoded{fields: map[string][]string{}, html: true}
+	d := &decoded{fields: map[string][]string{}}
 	for name, vs := range vals {
 		for _, v := range vs {
 			if !utf8.ValidString(v) || !utf8.ValidString(name) {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -43,10 +42,14 @@ func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		kmsBefore = h.KMSCalls()
 	}
 	formID := req.PathParameters["formId"]
+	logForm := formID // the path is the client's: log it only if it can be a form id
+	if !form.ValidID(formID) {
+		logForm = "(invalid)"
+	}
 	html := isHTMLPost(&req)
 	outcome, reason := "accepted", ""
 	var res intake.Result
-	resp, err := h.handle(ctx, &req, formID, &res)
+	resp, err := h.handle(ctx, &req, formID, html, &res)
 	if err != nil {
 		p := FromError(err)
 		outcome, reason = "rejected", p.Reason()
@@ -54,7 +57,7 @@ func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 			outcome = "error"
 		}
 		resp = errorResponse(p, html, resp.Headers)
-		attrs := []any{"request_id", req.RequestContext.RequestID, "form", formID, "outcome", outcome, "reason", reason, "status", p.Status}
+		attrs := []any{"request_id", req.RequestContext.RequestID, "form", logForm, "outcome", outcome, "reason", reason, "status", p.Status}
 		if p.Status >= 500 {
 			h.Log.ErrorContext(ctx, "submission failed", append(attrs, "err", err.Error(), "duration_ms", time.Since(start).Milliseconds())...)
 		} else {
@@ -69,14 +72,14 @@ func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		case req.RequestContext.HTTP.Method == http.MethodOptions:
 			outcome = "preflight"
 		}
-		h.Log.InfoContext(ctx, "submission answered", "request_id", req.RequestContext.RequestID, "form", formID, "outcome", outcome,
+		h.Log.InfoContext(ctx, "submission answered", "request_id", req.RequestContext.RequestID, "form", logForm, "outcome", outcome,
 			"status", resp.StatusCode, "new_customer", res.NewCustomer, "identity_conflict", res.Conflict, "duration_ms", time.Since(start).Milliseconds())
 	}
-	h.emit(formID, outcome, reason, res, kmsBefore, time.Since(start))
+	h.emit(outcome, reason, res, kmsBefore, time.Since(start))
 	return resp, nil
 }
 
-func (h *FormIntake) emit(formID, outcome, reason string, res intake.Result, kmsBefore int64, d time.Duration) {
+func (h *FormIntake) emit(outcome, reason string, res intake.Result, kmsBefore int64, d time.Duration) {
 	if outcome == "preflight" {
 		return
 	}
@@ -101,7 +104,7 @@ func (h *FormIntake) emit(formID, outcome, reason string, res intake.Result, kms
 	h.Metrics.Emit(dims, counts...)
 }
 
-func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPRequest, formID string, res *intake.Result) (events.APIGatewayV2HTTPResponse, error) {
+func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPRequest, formID string, html bool, res *intake.Result) (events.APIGatewayV2HTTPResponse, error) {
 	resp := events.APIGatewayV2HTTPResponse{Headers: map[string]string{"Cache-Control": "no-store"}}
 	def, err := h.Service.Form(ctx, formID)
 	if err != nil {
@@ -134,7 +137,7 @@ func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPReq
 		return resp, err
 	}
 	*res, err = h.Service.Submit(ctx, def, intake.Submission{
-		FormID: def.ID, Fields: d.fields, Consent: d.consent,
+		Fields: d.fields, Consent: d.consent,
 		IdempotencyKey: header(req, "idempotency-key"),
 		ClientIP:       req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent,
 	})
@@ -144,12 +147,12 @@ func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPReq
 	if res.Replayed {
 		resp.Headers["Idempotent-Replayed"] = "true"
 	}
-	if d.html && def.RedirectURL != "" {
+	if html && def.RedirectURL != "" {
 		resp.StatusCode = http.StatusSeeOther
 		resp.Headers["Location"] = def.RedirectURL
 		return resp, nil
 	}
-	if d.html {
+	if html {
 		resp.StatusCode = http.StatusCreated
 		resp.Headers["Content-Type"] = "text/html; charset=utf-8"
 		resp.Body = thanksPage(def)
@@ -201,6 +204,3 @@ func thanksPage(def *form.Definition) string {
 	return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Thank you</title></head><body><h1>Thank you</h1><p>" +
 		template.HTMLEscapeString(def.Title) + ": your details were received.</p></body></html>\n"
 }
-
-// ErrBodyTooLarge is returned by the bridge for bodies over the hard limit.
-var ErrBodyTooLarge = errors.New("body too large")

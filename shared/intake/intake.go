@@ -64,9 +64,9 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("%d invalid fields", len(e.Problems))
 }
 
-// Submission is one channel's input, already decoded.
+// Submission is one channel's input, already decoded. The form it is for
+// is Submit's definition argument.
 type Submission struct {
-	FormID         string
 	Fields         map[string][]string
 	Consent        consent.Grant
 	IdempotencyKey string // from the Idempotency-Key header; may be empty

@@ -36,14 +36,20 @@ func contactSub(name, email, phone string) intake.Submission {
 	if phone != "" {
 		f["phone"] = []string{phone}
 	}
-	return intake.Submission{FormID: "contact", Fields: f, ClientIP: "203.0.113.7", UserAgent: "Mozilla/5.0 test",
+	return intake.Submission{Fields: f, ClientIP: "203.0.113.7", UserAgent: "Mozilla/5.0 test",
 		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact}, Notice: "contact-v1"}}
 }
 
+// submit sends sub to the demo form contact.
 func submit(t *testing.T, svc *intake.Service, sub intake.Submission) (intake.Result, error) {
 	t.Helper()
+	return submitTo(t, svc, "contact", sub)
+}
+
+func submitTo(t *testing.T, svc *intake.Service, formID string, sub intake.Submission) (intake.Result, error) {
+	t.Helper()
 	ctx := context.Background()
-	def, err := svc.Form(ctx, sub.FormID)
+	def, err := svc.Form(ctx, formID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,11 +599,11 @@ func TestChildData(t *testing.T) {
 		t.Fatal(err)
 	}
 	birthday := time.Now().AddDate(-10, 0, 0).Format(time.DateOnly)
-	sub := intake.Submission{FormID: "kids-club",
+	sub := intake.Submission{
 		Fields:  map[string][]string{"name": {"小明"}, "birthday": {birthday}, "email": {stacktest.Unique("kid") + "@example.com"}, "region": {"华南"}},
 		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "kids-v1"}}
 	before := st.Count(t)
-	_, err = submit(t, svc, sub)
+	_, err = submitTo(t, svc, "kids-club", sub)
 	var cerr *consent.Error
 	if !errors.As(err, &cerr) || !slices.Equal(cerr.Missing, []consent.Purpose{consent.Guardian, consent.Sensitive}) {
 		t.Fatalf("child without guardian consent: %v", err)
@@ -606,7 +612,7 @@ func TestChildData(t *testing.T) {
 		t.Fatalf("stored: %v → %v", before, after)
 	}
 	sub.Consent.Purposes = []consent.Purpose{consent.Processing, consent.Guardian, consent.Sensitive}
-	res, err := submit(t, svc, sub)
+	res, err := submitTo(t, svc, "kids-club", sub)
 	if err != nil {
 		t.Fatal(err)
 	}
