@@ -148,6 +148,7 @@ func run(log *slog.Logger) (int, error) {
 		return 1, err
 	}
 	fcfg := localkms.FunctionConfig(o.table)
+	fcfg.CallTimeout, fcfg.Budget = 10*time.Second, 25*time.Second // DynamoDB Local is slower than DynamoDB
 	if err := store.EnsureTable(ctx, config.DynamoDB(adminCfg), o.table); err != nil {
 		return 1, err
 	}

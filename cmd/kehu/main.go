@@ -5,8 +5,11 @@
 //	kehu forms put FILE                 store a form definition
 //	kehu forms list                     list form definitions
 //	kehu customer show ID               a profile, decrypting the tiers these credentials may read
+//	kehu customer history ID            every value each field had, with its source
+//	kehu customer restore ID --field F --submission S
+//	                                    make an earlier value current again (recorded)
 //	kehu customer find --email E | --phone P
-//	kehu review list                    submissions that matched two customers
+//	kehu review list                    submissions left for a person to decide
 //
 // Configuration: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX for setup.
 package main
@@ -30,10 +33,12 @@ func main() {
 const usage = `usage:
   kehu setup
   kehu forms put FILE
-  kehu forms list
+  kehu forms list [--json]
   kehu customer show ID [--json]
-  kehu customer find (--email ADDRESS | --phone NUMBER)
-  kehu review list
+  kehu customer history ID [--json]
+  kehu customer restore ID --field FIELD --submission SUBMISSION_ID [--json]
+  kehu customer find (--email ADDRESS | --phone NUMBER) [--json]
+  kehu review list [--json]
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
@@ -46,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	asJSON := fs.Bool("json", false, "print JSON")
 	email := fs.String("email", "", "email address to find")
 	phone := fs.String("phone", "", "phone number to find")
+	field := fs.String("field", "", "field to restore")
+	submission := fs.String("submission", "", "submission whose value to restore")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -67,11 +74,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
 	}
-	err = dispatch(ctx, c, words, *asJSON, *email, *phone, getenv, stdout)
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission}
+	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
 		fmt.Fprint(stderr, usage)
 		return 2
+	case errors.Is(err, errNotFound):
+		fmt.Fprintln(stderr, "kehu:", err)
+		return 1
 	case err != nil:
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
@@ -79,7 +90,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return 0
 }
 
-func dispatch(ctx context.Context, c *cli, words []string, asJSON bool, email, phone string, getenv func(string) string, out io.Writer) error {
+// flags are the options every command may take.
+type flags struct {
+	json              bool
+	email, phone      string
+	field, submission string
+}
+
+func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
+	c.json = f.json
 	switch {
 	case len(words) == 1 && words[0] == "setup":
 		return c.setup(ctx, getenv("KMS_KEY_BLIND_INDEX"), out)
@@ -88,11 +107,15 @@ func dispatch(ctx context.Context, c *cli, words []string, asJSON bool, email, p
 	case len(words) == 2 && words[0] == "forms" && words[1] == "list":
 		return c.formsList(ctx, out)
 	case len(words) == 3 && words[0] == "customer" && words[1] == "show":
-		return c.customerShow(ctx, words[2], asJSON, out)
+		return c.customerShow(ctx, words[2], out)
+	case len(words) == 3 && words[0] == "customer" && words[1] == "history":
+		return c.customerHistory(ctx, words[2], out)
+	case len(words) == 3 && words[0] == "customer" && words[1] == "restore" && f.field != "" && f.submission != "":
+		return c.customerRestore(ctx, words[2], f.field, f.submission, out)
 	case len(words) == 2 && words[0] == "review" && words[1] == "list":
 		return c.reviewList(ctx, out)
-	case len(words) == 2 && words[0] == "customer" && words[1] == "find" && (email == "") != (phone == ""):
-		return c.customerFind(ctx, email, phone, out)
+	case len(words) == 2 && words[0] == "customer" && words[1] == "find" && (f.email == "") != (f.phone == ""):
+		return c.customerFind(ctx, f.email, f.phone, out)
 	}
 	return errUsage
 }

@@ -1,6 +1,8 @@
 // Command form-intake is the Lambda behind POST /v1/forms/{formId}/submissions.
-// main reads configuration, builds the dependencies once and starts the
-// handler, which lives in shared/httpapi where tests import it.
+// main reads configuration, builds the dependencies and starts the handler,
+// which lives in shared/httpapi where tests import it. A configuration
+// that is incomplete does not stop the function: it answers 503 naming
+// what is missing, and builds itself once the cause is gone.
 package main
 
 import (
@@ -20,27 +22,36 @@ const function = "form-intake"
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
-	if err := run(context.Background(), log); err != nil {
-		log.Error("form-intake failed to start", "err", err)
-		os.Exit(1)
-	}
+	h := handler(context.Background(), log, os.Getenv)
+	lambda.Start(h.Handle)
 }
 
-func run(ctx context.Context, log *slog.Logger) error {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return err
+// handler reads the configuration and returns the function's handler; the
+// pipeline itself is built on the first request (and rebuilt after a
+// failure), so a cold start never fails.
+func handler(ctx context.Context, log *slog.Logger, getenv func(string) string) *httpapi.FormIntake {
+	cfg, cfgErr := config.FromEnv(getenv)
+	if cfgErr != nil {
+		log.Error("form-intake configuration incomplete; answering 503", "err", cfgErr)
 	}
-	awsCfg, err := config.AWS(ctx)
-	if err != nil {
-		return err
+	wiring := &httpapi.Wiring{Build: func(ctx context.Context) (*intake.Service, func() int64, error) {
+		if cfgErr != nil {
+			return nil, nil, cfgErr
+		}
+		awsCfg, err := config.AWS(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		svc, sealer, err := intake.Wire(ctx, cfg, awsCfg)
+		if err != nil {
+			log.Error("form-intake cannot start its pipeline; answering 503", "err", err)
+			return nil, nil, err
+		}
+		return svc, sealer.KMSCalls, nil
+	}}
+	maxBody := cfg.MaxBodyBytes
+	if maxBody == 0 {
+		maxBody = 64 << 10
 	}
-	svc, sealer, err := intake.Wire(ctx, cfg, awsCfg)
-	if err != nil {
-		return err
-	}
-	h := &httpapi.FormIntake{Service: svc, Log: log, Metrics: metrics.New(os.Stdout, function),
-		MaxBody: cfg.MaxBodyBytes, KMSCalls: sealer.KMSCalls}
-	lambda.Start(h.Handle)
-	return nil
+	return &httpapi.FormIntake{Wiring: wiring, Log: log, Metrics: metrics.New(os.Stdout, function), MaxBody: maxBody}
 }

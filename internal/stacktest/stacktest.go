@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -51,6 +52,9 @@ func New(t testing.TB) *Stack {
 	}
 	s := &Stack{Table: "kehu-test-" + uuid.NewString()[:8], GatewayURL: os.Getenv("KEHU_GATEWAY_URL"), kms: kcfg}
 	s.Config = localkms.FunctionConfig(s.Table)
+	// DynamoDB Local on a shared two-core machine is far slower than
+	// DynamoDB; the fault tests set their own, short, bounds.
+	s.Config.CallTimeout, s.Config.Budget = 20*time.Second, time.Minute
 	ctx := context.Background()
 	adminCfg := s.AWS(t, "kehu-admin")
 	s.DB = config.DynamoDB(adminCfg)

@@ -17,17 +17,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 )
 
 // Kind names what a hash was made of. It appears in item keys.
 type Kind string
 
+// Identity kinds (customer.Identities) are kinds of their own; the rest are
+// for kehu's own use and never appear in keys.
 const (
-	Email Kind = "email"
-	Phone Kind = "phone"
-	proof Kind = "consent-proof"
+	Email       Kind = Kind(customer.IdentityEmail)
+	Phone       Kind = Kind(customer.IdentityPhone)
+	proof       Kind = "consent-proof"
+	request     Kind = "request"
+	idemKey     Kind = "idempotency-key"
+	fingerprint Kind = "value"
 )
+
+func kinds() []Kind {
+	out := []Kind{proof, request, idemKey, fingerprint}
+	for _, id := range customer.Identities() {
+		out = append(out, Kind(id.Kind))
+	}
+	return out
+}
 
 // Context is the KMS encryption context of the wrapped secret.
 func Context(table string) map[string]string {
@@ -48,7 +62,7 @@ func New(secret []byte) (*Index, error) {
 		return nil, ErrSecret
 	}
 	ix := &Index{keys: map[Kind][]byte{}}
-	for _, k := range []Kind{Email, Phone, proof} {
+	for _, k := range kinds() {
 		key, err := hkdf.Key(sha256.New, secret, []byte("kehu/blind-index/v1"), "kehu "+string(k), 32)
 		if err != nil {
 			return nil, fmt.Errorf("derive %s key: %w", k, err)
@@ -82,6 +96,33 @@ func (ix *Index) Hash(kind Kind, normalised string) string {
 	m.Write([]byte(normalised))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
+
+// Identity returns the blind index of an identifier: the keyed hash of its
+// match key (customer.Identity.Match of the normalised value).
+func (ix *Index) Identity(kind customer.IdentityKind, normalised string) string {
+	id, ok := customer.IdentityOfKind(kind)
+	if !ok {
+		panic("blindindex: unknown identity kind " + string(kind))
+	}
+	return ix.Hash(Kind(kind), id.Match(normalised))
+}
+
+// Fingerprint is a short keyed hash of one field's normalised value, kept
+// beside the value's reference so that a later submission can be told to
+// agree or disagree with it without decrypting anything. 72 bits: a
+// collision only hides one disagreement from review.
+func (ix *Index) Fingerprint(field, normalised string) string {
+	return ix.Hash(fingerprint, field+"\x00"+normalised)[:12]
+}
+
+// Request returns the keyed hash that identifies a request's content for
+// idempotency. Keyed, because its input is personal data: an unkeyed hash
+// of a form with few fields could be reversed by trying values.
+func (ix *Index) Request(canonical string) string { return ix.Hash(request, canonical) }
+
+// IdempotencyKey returns the keyed hash under which a client's
+// idempotency key is stored (a client may put anything in its key).
+func (ix *Index) IdempotencyKey(scope, key string) string { return ix.Hash(idemKey, scope+"\x00"+key) }
 
 // Proof returns the keyed hash kept as proof of who consented: the client
 // address and user agent, never stored raw.

@@ -27,13 +27,15 @@ const (
 	EnvMaxBodyBytes    = "MAX_BODY_BYTES"
 	EnvDataKeyMaxAge   = "DATA_KEY_MAX_AGE"
 	EnvDataKeyMaxUses  = "DATA_KEY_MAX_USES"
+	EnvCallTimeout     = "DEPENDENCY_TIMEOUT"
+	EnvBudget          = "SUBMISSION_TIMEOUT"
 )
 
 // Required lists the variables every intake function must have.
 var Required = []string{EnvTable, EnvConfidentialKey, EnvRestrictedKey, EnvBlindIndexKey}
 
 // Optional lists variables with defaults.
-var Optional = []string{EnvMaxBodyBytes, EnvDataKeyMaxAge, EnvDataKeyMaxUses}
+var Optional = []string{EnvMaxBodyBytes, EnvDataKeyMaxAge, EnvDataKeyMaxUses, EnvCallTimeout, EnvBudget}
 
 // Config is what an intake function needs to know.
 type Config struct {
@@ -44,17 +46,36 @@ type Config struct {
 	MaxBodyBytes    int
 	DataKeyMaxAge   time.Duration
 	DataKeyMaxUses  int
+	// CallTimeout bounds one DynamoDB or KMS call with its retries; Budget
+	// a whole submission. Both stay inside the function's own timeout, so
+	// a stalled dependency is answered 503 + Retry-After.
+	CallTimeout time.Duration
+	Budget      time.Duration
 }
 
 // New returns a configuration with the defaults of the optional settings:
-// 64 KiB bodies, data keys cached for 5 minutes or 2^20 uses.
+// 64 KiB bodies, data keys cached for 5 minutes or 2^20 uses, 3 s per
+// dependency call and 8 s per submission (the template's function timeout
+// is 10 s).
 func New(table, confidentialKey, restrictedKey, blindIndexKey string) Config {
 	return Config{Table: table, ConfidentialKey: confidentialKey, RestrictedKey: restrictedKey, BlindIndexKey: blindIndexKey,
-		MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20}
+		MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20,
+		CallTimeout: 3 * time.Second, Budget: 8 * time.Second}
 }
 
-// FromEnv reads the configuration; a missing or malformed variable is an
-// error that names it.
+// IncompleteError names the settings a function lacks. The names are
+// environment variable names or the name of a thing to create: never a
+// value.
+type IncompleteError struct {
+	Missing []string
+}
+
+func (e *IncompleteError) Error() string {
+	return "configuration incomplete: missing " + strings.Join(e.Missing, ", ")
+}
+
+// FromEnv reads the configuration; a missing variable is an
+// *IncompleteError that names it, a malformed one an error that names it.
 func FromEnv(getenv func(string) string) (Config, error) {
 	var missing []string
 	get := func(name string) string {
@@ -66,7 +87,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c := New(get(EnvTable), get(EnvConfidentialKey), get(EnvRestrictedKey), get(EnvBlindIndexKey))
 	if len(missing) > 0 {
-		return c, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
+		return c, &IncompleteError{Missing: missing}
 	}
 	if v := getenv(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.Atoi(v)
@@ -81,6 +102,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s must be a duration up to 1h, such as 5m", EnvDataKeyMaxAge)
 		}
 		c.DataKeyMaxAge = d
+	}
+	for _, d := range []struct {
+		name string
+		into *time.Duration
+	}{{EnvCallTimeout, &c.CallTimeout}, {EnvBudget, &c.Budget}} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < 100*time.Millisecond || t > 15*time.Minute {
+				return c, fmt.Errorf("%s must be a duration from 100ms to 15m, such as 3s", d.name)
+			}
+			*d.into = t
+		}
 	}
 	if v := getenv(EnvDataKeyMaxUses); v != "" {
 		n, err := strconv.Atoi(v)

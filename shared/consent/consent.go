@@ -35,6 +35,25 @@ const Unrecognised Purpose = "(unrecognised purpose)"
 // Valid reports whether p is a known purpose.
 func (p Purpose) Valid() bool { return slices.Contains(Known, p) }
 
+// Basis is the legal basis of processing (PIPL Art. 13, GDPR Art. 6).
+type Basis string
+
+const (
+	// BasisConsent: the person's consent, purpose by purpose (the default).
+	BasisConsent Basis = "consent"
+	// BasisServiceRequest: necessary to answer the person's own request,
+	// such as a chat they started (PIPL Art. 13(2)).
+	BasisServiceRequest Basis = "service-request"
+	// BasisContract: necessary to perform a contract with the person, such
+	// as an order (PIPL Art. 13(2)).
+	BasisContract Basis = "contract"
+)
+
+// Valid reports whether b is a known basis.
+func (b Basis) Valid() bool {
+	return b == BasisConsent || b == BasisServiceRequest || b == BasisContract
+}
+
 // Grant is what a submission says the person consented to.
 type Grant struct {
 	Purposes []Purpose
@@ -43,6 +62,7 @@ type Grant struct {
 
 // Requirement is what a form or source needs and may ask for.
 type Requirement struct {
+	Basis    Basis // "" is BasisConsent
 	Required []Purpose
 	Optional []Purpose
 	Notices  []string // notice versions accepted
@@ -94,6 +114,11 @@ func (e *Error) Unwrap() error {
 // restricted fields or a child's data add their own required purposes.
 func Check(g Grant, r Requirement, n Needs) ([]Purpose, error) {
 	required := slices.Clone(r.Required)
+	if r.Basis != "" && r.Basis != BasisConsent {
+		// Processing rests on another basis; every other purpose still
+		// needs its own consent, and never follows from the basis.
+		required = slices.DeleteFunc(required, func(p Purpose) bool { return p == Processing })
+	}
 	if n.Sensitive {
 		required = append(required, Sensitive)
 	}

@@ -24,6 +24,7 @@ type Definition struct {
 	ID               string           `json:"id"`
 	Title            string           `json:"title,omitempty"`
 	Channel          string           `json:"channel,omitempty"` // default "web-form"
+	Basis            consent.Basis    `json:"basis,omitempty"`   // legal basis; default "consent"
 	Fields           []Field          `json:"fields"`
 	RequireOneOf     [][]string       `json:"require_one_of,omitempty"`
 	Consent          ConsentSpec      `json:"consent"`
@@ -89,6 +90,12 @@ func (d *Definition) init() error {
 	if d.Channel == "" {
 		d.Channel = "web-form"
 	}
+	if d.Basis == "" {
+		d.Basis = consent.BasisConsent
+	}
+	if !d.Basis.Valid() {
+		bad("basis must be one of consent, service-request, contract")
+	}
 	if len(d.Fields) == 0 {
 		bad("a form needs at least one field")
 	}
@@ -119,17 +126,22 @@ func (d *Definition) init() error {
 		d.index[f.Name] = f
 	}
 	for _, group := range d.RequireOneOf {
+		if len(group) == 0 {
+			bad("require_one_of has an empty group: name at least one field in each")
+		}
 		for _, name := range group {
 			if _, ok := d.index[name]; !ok {
 				bad("require_one_of names %q, which the form does not carry", name)
 			}
 		}
 	}
-	if len(d.Consent.Required) == 0 {
-		bad("consent.required must name at least one purpose (consent fails closed)")
-	}
-	if !slices.Contains(d.Consent.Required, consent.Processing) {
-		bad("consent.required must include %q", consent.Processing)
+	if d.Basis == consent.BasisConsent {
+		if len(d.Consent.Required) == 0 {
+			bad("consent.required must name at least one purpose (consent fails closed)")
+		}
+		if !slices.Contains(d.Consent.Required, consent.Processing) {
+			bad("consent.required must include %q when the basis is consent", consent.Processing)
+		}
 	}
 	for _, p := range append(slices.Clone(d.Consent.Required), d.Consent.Optional...) {
 		if !p.Valid() {

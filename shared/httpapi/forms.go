@@ -16,16 +16,25 @@ import (
 	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/store"
 )
 
 // FormIntake serves POST /v1/forms/{formId}/submissions (and its CORS
 // preflight) for API Gateway HTTP API payload v2.
 type FormIntake struct {
-	Service  *intake.Service
+	Service  *intake.Service // or, when nil, built by Wiring on first use
+	Wiring   *Wiring
 	Log      *slog.Logger
 	Metrics  *metrics.Emitter
 	MaxBody  int
 	KMSCalls func() int64 // data-key calls so far, for the metric; may be nil
+}
+
+func (h *FormIntake) service(ctx context.Context) (*intake.Service, func() int64, error) {
+	if h.Service != nil || h.Wiring == nil {
+		return h.Service, h.KMSCalls, nil
+	}
+	return h.Wiring.Get(ctx)
 }
 
 type created struct {
@@ -37,19 +46,23 @@ type created struct {
 // an HTTP answer, so API Gateway never substitutes its own.
 func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
+	svc, kmsCalls, wireErr := h.service(ctx)
 	var kmsBefore int64
-	if h.KMSCalls != nil {
-		kmsBefore = h.KMSCalls()
+	if kmsCalls != nil {
+		kmsBefore = kmsCalls()
 	}
 	formID := req.PathParameters["formId"]
-	logForm := formID // the path is the client's: log it only if it can be a form id
-	if !form.ValidID(formID) {
-		logForm = "(invalid)"
-	}
+	// The path is the client's: it is logged only once it named a form
+	// that exists (a valid-looking id can still be a phone number).
+	logForm := "(unknown)"
 	html := isHTMLPost(&req)
 	outcome, reason := "accepted", ""
 	var res intake.Result
-	resp, err := h.handle(ctx, &req, formID, html, &res)
+	var resp events.APIGatewayV2HTTPResponse
+	err := wireErr
+	if err == nil {
+		resp, err = h.handle(ctx, svc, &req, formID, html, &res, &logForm)
+	}
 	if err != nil {
 		p := FromError(err)
 		outcome, reason = "rejected", p.Reason()
@@ -73,13 +86,13 @@ func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 			outcome = "preflight"
 		}
 		h.Log.InfoContext(ctx, "submission answered", "request_id", req.RequestContext.RequestID, "form", logForm, "outcome", outcome,
-			"status", resp.StatusCode, "new_customer", res.NewCustomer, "identity_conflict", res.Conflict, "duration_ms", time.Since(start).Milliseconds())
+			"status", resp.StatusCode, "new_customer", res.NewCustomer, "review", res.Review, "held_fields", len(res.Held), "duration_ms", time.Since(start).Milliseconds())
 	}
-	h.emit(outcome, reason, res, kmsBefore, time.Since(start))
+	h.emit(outcome, reason, res, kmsCalls, kmsBefore, time.Since(start))
 	return resp, nil
 }
 
-func (h *FormIntake) emit(outcome, reason string, res intake.Result, kmsBefore int64, d time.Duration) {
+func (h *FormIntake) emit(outcome, reason string, res intake.Result, kmsCalls func() int64, kmsBefore int64, d time.Duration) {
 	if outcome == "preflight" {
 		return
 	}
@@ -94,22 +107,27 @@ func (h *FormIntake) emit(outcome, reason string, res intake.Result, kmsBefore i
 			dup = 1
 		}
 		counts = append(counts, metrics.Count{Name: "ReturningCustomers", Value: dup})
-		if res.Conflict {
+		switch res.Review {
+		case store.ReviewIdentity:
 			counts = append(counts, metrics.Count{Name: "IdentityConflicts", Value: 1})
+		case store.ReviewValues:
+			counts = append(counts, metrics.Count{Name: "HeldValues", Value: 1})
 		}
 	}
-	if h.KMSCalls != nil {
-		counts = append(counts, metrics.Count{Name: "KMSCalls", Value: float64(h.KMSCalls() - kmsBefore)})
+	if kmsCalls != nil {
+		counts = append(counts, metrics.Count{Name: "KMSCalls", Value: float64(kmsCalls() - kmsBefore)})
 	}
 	h.Metrics.Emit(dims, counts...)
 }
 
-func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPRequest, formID string, html bool, res *intake.Result) (events.APIGatewayV2HTTPResponse, error) {
+func (h *FormIntake) handle(ctx context.Context, svc *intake.Service, req *events.APIGatewayV2HTTPRequest, formID string, html bool,
+	res *intake.Result, logForm *string) (events.APIGatewayV2HTTPResponse, error) {
 	resp := events.APIGatewayV2HTTPResponse{Headers: map[string]string{"Cache-Control": "no-store"}}
-	def, err := h.Service.Form(ctx, formID)
+	def, err := svc.Form(ctx, formID)
 	if err != nil {
 		return resp, err
 	}
+	*logForm = def.ID
 	origin := header(req, "origin")
 	if origin != "" {
 		if !slices.Contains(def.AllowedOrigins, origin) {
@@ -136,10 +154,11 @@ func (h *FormIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPReq
 	if err != nil {
 		return resp, err
 	}
-	*res, err = h.Service.Submit(ctx, def, intake.Submission{
+	key, keySent := lookupHeader(req, "idempotency-key")
+	*res, err = svc.Submit(ctx, def, intake.Submission{
 		Fields: d.fields, Consent: d.consent,
-		IdempotencyKey: header(req, "idempotency-key"),
-		ClientIP:       req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent,
+		IdempotencyKey: key, IdempotencyKeySent: keySent,
+		ClientIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent,
 	})
 	if err != nil {
 		return resp, err
@@ -203,4 +222,18 @@ func errorPage(p *Problem) string {
 func thanksPage(def *form.Definition) string {
 	return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Thank you</title></head><body><h1>Thank you</h1><p>" +
 		template.HTMLEscapeString(def.Title) + ": your details were received.</p></body></html>\n"
+}
+
+// lookupHeader finds a header by name in any letter case, and says whether
+// it was sent at all (an empty value is still sent).
+func lookupHeader(req *events.APIGatewayV2HTTPRequest, name string) (string, bool) {
+	if v, ok := req.Headers[name]; ok {
+		return v, true
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
 }

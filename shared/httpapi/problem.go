@@ -5,10 +5,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
@@ -57,11 +61,16 @@ func malformed(detail string) *Problem {
 	return problem(http.StatusBadRequest, "malformed", "Malformed request", detail)
 }
 
+// retryAfter is 1 to 4 seconds, at random: clients that failed together
+// must not all retry in the same second.
+func retryAfter() int { return 1 + rand.IntN(4) }
+
 // FromError is the one place that maps errors to HTTP answers.
 func FromError(err error) *Problem {
 	var verr *intake.ValidationError
 	var cerr *consent.Error
 	var perr *Problem
+	var incomplete *config.IncompleteError
 	switch {
 	case errors.As(err, &perr):
 		return perr
@@ -88,10 +97,24 @@ func FromError(err error) *Problem {
 	case errors.Is(err, intake.ErrInFlight):
 		return problem(http.StatusConflict, "idempotency-key-in-flight", "Request in progress",
 			"A request with this Idempotency-Key is still being processed; retry later.")
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, envelope.ErrUnavailable), errors.Is(err, intake.ErrContention):
+	case errors.As(err, &incomplete):
+		p := problem(http.StatusServiceUnavailable, "not-configured", "Not configured",
+			"This function's configuration is incomplete; nothing was stored. Missing: "+strings.Join(incomplete.Missing, ", ")+".")
+		p.retryAfter = retryAfter()
+		return p
+	case errors.Is(err, intake.ErrNotSetUp):
+		p := problem(http.StatusServiceUnavailable, "not-configured", "Not configured",
+			"The table has no blind index secret yet; nothing was stored. Missing: blind index secret.")
+		p.retryAfter = retryAfter()
+		return p
+	case errors.Is(err, intake.ErrSubjectNotFound):
+		return problem(http.StatusNotFound, "customer-not-found", "Customer not found",
+			"The customer this link was made for no longer exists; nothing was stored.")
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, envelope.ErrUnavailable), errors.Is(err, intake.ErrContention),
+		errors.Is(err, context.DeadlineExceeded):
 		p := problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"A dependency is unavailable; nothing was stored. Retry after the indicated time.")
-		p.retryAfter = 2
+		p.retryAfter = retryAfter()
 		return p
 	default:
 		return problem(http.StatusInternalServerError, "internal", "Internal error",

@@ -1,18 +1,18 @@
 // Package intake is the one pipeline every channel shares: check the form,
 // consent (fail closed), validate and normalise, resolve the customer by
-// blind index, encrypt by tier, and write everything in one transaction,
-// idempotently. Channels (web forms, survey tools, chat webhooks) only turn
-// their requests into a Submission and the result into their answer.
+// blind index under the trust rules, encrypt by tier, and write everything
+// in one transaction, idempotently. Channels (web forms, survey tools, chat
+// webhooks) only turn their requests into a Submission and the result into
+// their answer.
 package intake
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +53,7 @@ var (
 	ErrInFlight            = errors.New("a request with this idempotency key is still in flight")
 	ErrContention          = errors.New("too many concurrent writes for this customer")
 	ErrBadIdempotencyKey   = errors.New("idempotency key must be 1 to 255 printable ASCII characters")
+	ErrSubjectNotFound     = errors.New("the customer this submission is for does not exist")
 )
 
 // ValidationError lists every bad field of a submission.
@@ -64,14 +65,28 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("%d invalid fields", len(e.Problems))
 }
 
-// Submission is one channel's input, already decoded. The form it is for
-// is Submit's definition argument.
+// Submission is one channel's input, already decoded. The form (or
+// source) it is for is Submit's definition argument.
 type Submission struct {
-	Fields         map[string][]string
-	Consent        consent.Grant
-	IdempotencyKey string // from the Idempotency-Key header; may be empty
-	ClientIP       string // for the consent proof only; never stored raw
-	UserAgent      string
+	Fields  map[string][]string
+	Consent consent.Grant
+
+	// IdempotencyKey is the client's key (the Idempotency-Key header);
+	// IdempotencyKeySent says the header was there, even if empty.
+	IdempotencyKey     string
+	IdempotencyKeySent bool
+
+	ClientIP  string // for the consent proof only; never stored raw
+	UserAgent string
+
+	// Trust says how far the submission's identity is proven; "" is
+	// customer.Asserted. Subject is the customer a signed link (Proven) or
+	// a trusted system names; the identifiers it carries are then added to
+	// that customer rather than used to find one.
+	Trust   customer.Trust
+	Subject string
+	// Basis overrides the definition's legal basis ("" keeps it).
+	Basis consent.Basis
 }
 
 // Result is the outcome of an accepted submission.
@@ -79,9 +94,10 @@ type Result struct {
 	SubmissionID string
 	CustomerID   string
 	NewCustomer  bool
-	Replayed     bool // an earlier answer for the same idempotency key
-	Honeypot     bool // looked accepted, stored nothing
-	Conflict     bool // matched two customers; recorded for review
+	Replayed     bool     // an earlier answer for the same idempotency key
+	Honeypot     bool     // looked accepted, stored nothing
+	Review       string   // "" or store.ReviewIdentity / store.ReviewValues: left for a person to decide
+	Held         []string // fields not applied because they disagree with confirmed values
 }
 
 // Service runs the pipeline.
@@ -91,28 +107,49 @@ type Service struct {
 	Index    *blindindex.Index
 	Table    string
 	Now      func() time.Time
-	NewID    func() string
+	NewID    func() string // customer ids
+	NewSubID func() string // submission ids: time-ordered
 	Lease    time.Duration // how long an in-flight key blocks others
 	Keep     time.Duration // how long idempotency keys live (TTL)
-	FormTTL  time.Duration // how long a form definition is cached
+	FormTTL  time.Duration // how long a form definition (or its absence) is cached
 	Attempts int           // commits tried on write conflicts
+	// Budget bounds a whole submission when the caller's context has no
+	// earlier deadline; CommitTimeout bounds the transaction, which runs
+	// to its end even if the client goes away.
+	Budget        time.Duration
+	CommitTimeout time.Duration
 
-	mu    sync.Mutex
-	forms map[string]cachedForm
+	mu     sync.Mutex
+	forms  map[string]cachedForm
+	stored sync.Map // data-key refs known to be in the table
 }
 
 type cachedForm struct {
-	def *form.Definition
+	def *form.Definition // nil: no such form
 	at  time.Time
 }
 
+// maxCachedForms bounds the form cache: unknown ids come from clients.
+const maxCachedForms = 1024
+
 // New returns a service with the usual settings.
 func New(st Store, sealer Sealer, ix *blindindex.Index, table string) *Service {
-	return &Service{Store: st, Sealer: sealer, Index: ix, Table: table, Now: time.Now, NewID: uuid.NewString,
-		Lease: 30 * time.Second, Keep: 24 * time.Hour, FormTTL: time.Minute, Attempts: 3, forms: map[string]cachedForm{}}
+	return &Service{Store: st, Sealer: sealer, Index: ix, Table: table, Now: time.Now, NewID: uuid.NewString, NewSubID: newV7,
+		Lease: 30 * time.Second, Keep: 24 * time.Hour, FormTTL: time.Minute, Attempts: 3,
+		Budget: 8 * time.Second, CommitTimeout: 4 * time.Second, forms: map[string]cachedForm{}}
 }
 
-// Form returns a form definition, cached for FormTTL in the warm function.
+func newV7() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// Form returns a form definition, cached for FormTTL in the warm function;
+// an unknown id is cached too, so a client cannot make every request read
+// the table.
 func (s *Service) Form(ctx context.Context, id string) (*form.Definition, error) {
 	if !form.ValidID(id) {
 		return nil, ErrFormNotFound
@@ -122,41 +159,67 @@ func (s *Service) Form(ctx context.Context, id string) (*form.Definition, error)
 	c, ok := s.forms[id]
 	s.mu.Unlock()
 	if ok && now.Sub(c.at) < s.FormTTL {
+		if c.def == nil {
+			return nil, ErrFormNotFound
+		}
 		return c.def, nil
 	}
 	def, err := s.Store.Form(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrFormNotFound
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	s.mu.Lock()
+	if s.forms == nil || len(s.forms) >= maxCachedForms {
+		s.forms = map[string]cachedForm{}
+	}
 	s.forms[id] = cachedForm{def: def, at: now}
 	s.mu.Unlock()
+	if def == nil {
+		return nil, ErrFormNotFound
+	}
 	return def, nil
 }
 
 // Submit runs one submission through the pipeline. A nil error means it is
 // durably written (or was a honeypot hit, or a replay).
 func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submission) (_ Result, err error) {
+	if _, ok := ctx.Deadline(); !ok && s.Budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Budget)
+		defer cancel()
+	}
 	now := s.Now().UTC()
+	trust := sub.Trust
+	if trust == "" {
+		trust = customer.Asserted
+	}
+	if !trust.Valid() || (trust == customer.Proven && sub.Subject == "") {
+		return Result{}, fmt.Errorf("submission with trust %q and subject %q: a proven submission names its customer", trust, sub.Subject)
+	}
 	fields := maps.Clone(sub.Fields)
 	if def.Honeypot != "" {
-		if v := fields[def.Honeypot]; len(v) > 0 && v[0] != "" {
-			return Result{SubmissionID: s.NewID(), CustomerID: s.NewID(), Honeypot: true}, nil
+		for _, v := range fields[def.Honeypot] {
+			if strings.TrimSpace(v) != "" {
+				return Result{SubmissionID: s.NewSubID(), CustomerID: s.NewID(), Honeypot: true}, nil
+			}
 		}
 		delete(fields, def.Honeypot)
 	}
-	key := sub.IdempotencyKey
+	scope, key := "header", sub.IdempotencyKey
+	if sub.IdempotencyKeySent && !validKey(key) {
+		return Result{}, ErrBadIdempotencyKey
+	}
 	if def.IdempotencyField != "" {
-		if v := fields[def.IdempotencyField]; key == "" && len(v) == 1 && v[0] != "" {
-			key = "field:" + v[0]
+		if v, ok := fields[def.IdempotencyField]; ok {
+			if len(v) != 1 || (v[0] != "" && !validKey(v[0])) {
+				return Result{}, &ValidationError{Problems: []customer.FieldError{{Field: def.IdempotencyField, Code: "invalid_idempotency_key",
+					Detail: "must be given once, 1 to 255 printable ASCII characters"}}}
+			}
+			if !sub.IdempotencyKeySent && v[0] != "" {
+				scope, key = "field", v[0]
+			}
 		}
 		delete(fields, def.IdempotencyField)
-	}
-	if key != "" && !validKey(key) {
-		return Result{}, ErrBadIdempotencyKey
 	}
 
 	values, probs := def.Check(fields, now)
@@ -167,21 +230,30 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 	for _, v := range values {
 		needs.Sensitive = needs.Sensitive || v.Tier == customer.Restricted
 		if v.Name == "birthday" {
-			if age, ok := customer.AgeOn(v.Value, now); ok && age < 14 {
+			if age, ok := customer.AgeOn(v.Value, now); ok && age < customer.ChildAge {
 				needs.Child = true
 			}
 		}
 	}
-	granted, err := consent.Check(sub.Consent, def.Consent.Requirement(), needs)
+	req := def.Consent.Requirement()
+	req.Basis = def.Basis
+	if sub.Basis != "" {
+		req.Basis = sub.Basis
+	}
+	granted, err := consent.Check(sub.Consent, req, needs)
 	if err != nil {
 		return Result{}, err
 	}
 
-	var held *store.IdempotencyDone
-	if key != "" {
-		reqHash := requestHash(def.ID, values, granted, sub.Consent.Notice)
-		keyHash := hashHex(def.ID + "\x00" + key)
-		owner := s.NewID()
+	w := write{def: def, trust: trust, subject: sub.Subject, basis: req.Basis, req: req, needs: needs, grant: sub.Consent,
+		values: values, granted: granted, notice: sub.Consent.Notice, subID: s.NewSubID(), now: now,
+		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent)}
+	w.facts = s.facts(values)
+
+	if sub.IdempotencyKeySent || key != "" {
+		reqHash := s.Index.Request(w.canonical())
+		keyHash := s.Index.IdempotencyKey(def.ID+"\x00"+scope, key)
+		owner := s.NewSubID()
 		existing, aerr := s.Store.Acquire(ctx, keyHash, reqHash, owner, now, s.Lease, s.Keep)
 		if aerr != nil {
 			return Result{}, aerr
@@ -196,19 +268,18 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 				return Result{}, ErrInFlight
 			}
 		}
-		held = &store.IdempotencyDone{KeyHash: keyHash, Owner: owner}
+		w.held = &store.IdempotencyDone{KeyHash: keyHash, Owner: owner}
 		defer func() {
 			if err != nil { // the named result: whatever failed after the key was taken
-				// Let a retry proceed at once; the lease covers a failed release.
+				// Let a retry proceed at once; the lease covers a failed
+				// release, and a completed key is never released.
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 				defer cancel()
-				_ = s.Store.Release(rctx, held.KeyHash, held.Owner)
+				_ = s.Store.Release(rctx, w.held.KeyHash, w.held.Owner)
 			}
 		}()
 	}
 
-	w := write{def: def, values: values, granted: granted, notice: sub.Consent.Notice, child: needs.Child,
-		subID: s.NewID(), now: now, proof: s.Index.Proof(sub.ClientIP, sub.UserAgent), held: held}
 	for attempt := 0; attempt < max(1, s.Attempts); attempt++ {
 		res, err := s.commit(ctx, w)
 		if errors.Is(err, store.ErrConflict) {
@@ -222,192 +293,122 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 // write is one submission on its way to the table.
 type write struct {
 	def     *form.Definition
+	trust   customer.Trust
+	subject string
+	basis   consent.Basis
+	req     consent.Requirement
+	needs   consent.Needs
+	grant   consent.Grant
 	values  []form.Value
+	facts   facts
 	granted []consent.Purpose
 	notice  string
-	child   bool
 	subID   string
 	now     time.Time
 	proof   string
 	held    *store.IdempotencyDone
 }
 
+// canonical is the request's content for its idempotency hash: the same
+// normalised values, consent and identity claim whatever the encoding.
+func (w *write) canonical() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q %q %q\n", w.def.ID, w.trust, w.subject)
+	for _, v := range w.values {
+		fmt.Fprintf(&b, "%q=%q\n", v.Name, v.Value)
+	}
+	fmt.Fprintf(&b, "%q %q %q\n", w.granted, w.notice, w.basis)
+	return b.String()
+}
+
 func (s *Service) commit(ctx context.Context, w write) (Result, error) {
-	c, head, conflict, err := s.resolve(ctx, w)
+	p, err := s.plan(ctx, w)
 	if err != nil {
 		return Result{}, err
 	}
-	c.Sealed, c.Keys, c.General = map[string][]byte{}, map[string][]byte{}, map[string]string{}
-	for _, v := range w.values {
-		tier := v.Tier
-		if w.child && tier == customer.Confidential {
-			tier = customer.Restricted // any data of a child under 14 is restricted
-		}
-		if tier.Encrypted() {
-			sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: "pii." + v.Name, Tier: tier}, []byte(v.Value))
-			if err != nil {
-				return Result{}, err
-			}
-			c.Sealed[v.Name] = sealed.Blob
-			c.Keys[sealed.Ref] = sealed.Wrapped
-		} else {
-			c.General[v.Name] = v.Value
+	if p.child && !w.needs.Child {
+		// A child's status stays with the customer: this submission needs
+		// the guardian's consent even without a birthday.
+		if _, err := consent.Check(w.grant, w.req, consent.Needs{Sensitive: w.needs.Sensitive, Child: true}); err != nil {
+			return Result{}, err
 		}
 	}
-	c.DropKeys = unusedKeys(head, c.Sealed, c.Keys)
+	c := p.commit
+	c.At = w.now
+	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: consent.Granted, Basis: w.basis, Trust: w.trust,
+		Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
+		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields}
+	newKeys := map[string]store.DataKey{}
+	for _, v := range w.values {
+		tier := v.Tier
+		if p.child {
+			tier = customer.Restricted // any data of a child under 14, general fields included
+		}
+		if !tier.Encrypted() {
+			if c.Entry.Plain == nil {
+				c.Entry.Plain = map[string]string{}
+			}
+			c.Entry.Plain[v.Name] = v.Value
+			continue
+		}
+		sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID,
+			Attribute: store.ValueAttribute(w.subID, v.Name), Tier: tier}, []byte(v.Value))
+		if err != nil {
+			return Result{}, err
+		}
+		if c.Entry.Sealed == nil {
+			c.Entry.Sealed = map[string][]byte{}
+		}
+		c.Entry.Sealed[v.Name] = sealed.Blob
+		if _, known := s.stored.Load(sealed.Ref); !known {
+			newKeys[sealed.Ref] = store.DataKey{Ref: sealed.Ref, Tier: tier, Wrapped: sealed.Wrapped}
+		}
+	}
+	for _, ref := range slices.Sorted(maps.Keys(newKeys)) {
+		c.DataKeys = append(c.DataKeys, newKeys[ref])
+	}
 	c.Consent = map[consent.Purpose]consent.State{}
-	for _, p := range w.granted {
-		c.Consent[p] = consent.State{Granted: true, Notice: w.notice, At: w.now}
+	for _, pp := range w.granted {
+		c.Consent[pp] = consent.State{Granted: true, Notice: w.notice, At: w.now}
 	}
 	days := w.def.ReviewAfterDays
 	if days <= 0 {
 		days = 365
 	}
-	c.At, c.ReviewDueAt = w.now, w.now.AddDate(0, 0, days)
-	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: consent.Granted, Purposes: w.granted, Notice: w.notice,
-		Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
-		Fields: names(w.values), NewCustomer: c.NewCustomer, IdentityReview: conflict}
+	if c.NewCustomer || w.trust != customer.Asserted {
+		c.ReviewDueAt = w.now.AddDate(0, 0, days) // the details were just given or confirmed
+	}
+	c.Confirmed = w.trust == customer.Proven
 	c.Idempotency = w.held
-	if err := s.Store.Commit(ctx, c); err != nil {
+	// From here on the outcome must not depend on the client: a client that
+	// hangs up does not cancel a transaction that may already be applied.
+	cctx, cancel := commitContext(ctx, s.CommitTimeout)
+	defer cancel()
+	if err := s.Store.Commit(cctx, c); err != nil {
 		return Result{}, err
 	}
-	return Result{SubmissionID: w.subID, CustomerID: c.CustomerID, NewCustomer: c.NewCustomer, Conflict: len(conflict) > 0}, nil
+	for ref := range newKeys {
+		s.stored.Store(ref, true)
+	}
+	res := Result{SubmissionID: w.subID, CustomerID: c.CustomerID, NewCustomer: c.NewCustomer, Held: p.heldFields}
+	if c.Review != nil {
+		res.Review = c.Review.Kind
+	}
+	return res, nil
 }
 
-// resolve finds the customer a submission belongs to through the blind
-// index: email first, then phone. Two different customers are not merged:
-// the submission attaches to the first and the other is recorded for review.
-func (s *Service) resolve(ctx context.Context, w write) (store.Commit, *store.Profile, []string, error) {
-	var refs []store.IndexRef
-	for _, v := range w.values {
-		switch v.Name {
-		case "email":
-			refs = append(refs, store.IndexRef{Kind: string(blindindex.Email), Hash: s.Index.Hash(blindindex.Email, v.Value)})
-		case "phone":
-			refs = append(refs, store.IndexRef{Kind: string(blindindex.Phone), Hash: s.Index.Hash(blindindex.Phone, v.Value)})
-		}
+// commitContext keeps ctx's deadline (the function's own) but not its
+// cancellation, and bounds the commit by timeout.
+func commitContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	slices.SortFunc(refs, func(a, b store.IndexRef) int { // email before phone
-		return cmpKind(a.Kind) - cmpKind(b.Kind)
-	})
-	found, err := s.Store.Lookup(ctx, refs...)
-	if err != nil {
-		return store.Commit{}, nil, nil, err
-	}
-	target := ""
-	var others []string
-	for _, r := range refs {
-		switch owner := found[r]; {
-		case owner == "":
-		case target == "":
-			target = owner
-		case owner != target && !slices.Contains(others, owner):
-			others = append(others, owner)
-		}
-	}
-	c := store.Commit{IndexSet: map[string]string{}}
-	if target != "" {
-		head, err := s.Store.ProfileHead(ctx, target)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			// The index points to a profile that is gone (erased): start afresh.
-			c.StaleIndexOwner, target = target, ""
-		case err != nil:
-			return store.Commit{}, nil, nil, err
-		default:
-			c.CustomerID, c.PrevVersion = target, head.Version
-			current := map[string]string{"email": head.IndexEmail, "phone": head.IndexPhone}
-			for _, r := range refs {
-				if owner := found[r]; owner != "" && owner != target {
-					continue // belongs to another customer: recorded for review, not re-pointed
-				}
-				if found[r] == "" {
-					c.IndexPut = append(c.IndexPut, r)
-				}
-				if old := current[r.Kind]; old != r.Hash {
-					c.IndexSet[r.Kind] = r.Hash
-					if old != "" {
-						c.IndexDelete = append(c.IndexDelete, store.IndexRef{Kind: r.Kind, Hash: old})
-					}
-				}
-			}
-			return c, head, others, nil
-		}
-	}
-	c.CustomerID, c.NewCustomer = s.NewID(), true
-	for _, r := range refs {
-		if owner := found[r]; owner != "" && owner != c.StaleIndexOwner {
-			continue
-		}
-		c.IndexPut = append(c.IndexPut, r)
-		c.IndexSet[r.Kind] = r.Hash
-	}
-	return c, nil, others, nil
-}
-
-// unusedKeys lists the data keys of an existing profile that no field will
-// use once the new values replace theirs.
-func unusedKeys(head *store.Profile, sealed map[string][]byte, added map[string][]byte) []string {
-	if head == nil {
-		return nil
-	}
-	used := map[string]bool{}
-	for ref := range added {
-		used[ref] = true
-	}
-	for field, blob := range head.Sealed {
-		if _, replaced := sealed[field]; replaced {
-			continue
-		}
-		if _, ref, _, _, err := envelope.Parse(blob); err == nil {
-			used[ref] = true
-		}
-	}
-	var drop []string
-	for ref := range head.Keys {
-		if !used[ref] {
-			drop = append(drop, ref)
-		}
-	}
-	slices.Sort(drop)
-	return drop
-}
-
-func cmpKind(k string) int {
-	if k == string(blindindex.Email) {
-		return 0
-	}
-	return 1
-}
-
-func names(vs []form.Value) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = v.Name
-	}
-	slices.Sort(out)
-	return out
-}
-
-// requestHash identifies a request's content for idempotency: the same
-// normalised values and consent give the same hash whatever the encoding.
-func requestHash(formID string, vs []form.Value, granted []consent.Purpose, notice string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%q\n", formID)
-	for _, v := range vs {
-		fmt.Fprintf(h, "%q=%q\n", v.Name, v.Value)
-	}
-	fmt.Fprintf(h, "%q %q\n", granted, notice)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func hashHex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }
 
 func validKey(k string) bool {
-	if len(k) == 0 || len(k) > 255+len("field:") {
+	if len(k) == 0 || len(k) > 255 {
 		return false
 	}
 	for i := 0; i < len(k); i++ {

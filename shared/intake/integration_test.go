@@ -18,13 +18,13 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
-	"github.com/kehu-dev/kehu/shared/blindindex"
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -85,7 +85,7 @@ func TestNewAndReturningCustomer(t *testing.T) {
 		t.Fatalf("returning phone made customer %s, want %s", third.CustomerID, first.CustomerID)
 	}
 	counts := st.Count(t)
-	want := map[string]int{"profile": 1, "submission": 3, "blind-index": 2, "form": 1, "config": 1}
+	want := map[string]int{"profile": 1, "submission": 3, "blind-index": 2, "form": 1, "config": 1, "data-key": 1}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("%d %s items, want %d (all: %v)", counts[k], k, n, counts)
@@ -98,20 +98,29 @@ func TestNewAndReturningCustomer(t *testing.T) {
 	if p.Version != 3 {
 		t.Errorf("profile version %d, want 3", p.Version)
 	}
-	ledger, err := st.Store.Ledger(context.Background(), first.CustomerID)
-	if err != nil || len(ledger) != 3 {
-		t.Fatalf("ledger: %d entries, %v", len(ledger), err)
+	rec := read(t, st, "kehu-sales", first.CustomerID)
+	if len(rec.Ledger) != 3 {
+		t.Fatalf("ledger: %d entries", len(rec.Ledger))
 	}
-	prov := store.FieldProvenance(p, ledger)
-	if p.General["region"] != "华东" || prov["email"].SubmissionID != second.SubmissionID || prov["phone"].SubmissionID != third.SubmissionID ||
-		prov["name"].SubmissionID != third.SubmissionID || prov["phone"].CollectedAt.Before(prov["email"].CollectedAt) {
-		t.Errorf("provenance not kept per field: %+v", prov)
+	f := fieldsOf(rec)
+	// The same name, region and message each time: the value keeps pointing
+	// to the submission it first came from.
+	if p.General["region"] != "华东" || f["name"].SubmissionID != first.SubmissionID || text(f["name"].Value) != "张伟" {
+		t.Errorf("name provenance: %+v", f["name"])
 	}
-	if src := prov["name"]; src.Tier != "confidential" || src.Notice != "contact-v1" || src.FormID != "contact" || src.Channel != "web-form" ||
-		src.ConfirmedAt.IsZero() || src.CollectedAt.IsZero() || len(src.Purposes) != 2 {
+	if src := f["name"]; src.Tier != "confidential" || src.Notice != "contact-v1" || src.FormID != "contact" || src.Channel != "web-form" ||
+		src.ConfirmedAt.IsZero() || src.CollectedAt.IsZero() || len(src.Purposes) != 2 || src.Trust != customer.Asserted || src.Basis != consent.BasisConsent {
 		t.Errorf("name provenance incomplete: %+v", src)
 	}
-	if e := ledger[0]; e.Proof == "" || e.Action != consent.Granted || !e.NewCustomer || len(e.Fields) == 0 {
+	if len(rec.Identifiers) != 2 {
+		t.Fatalf("identifiers: %+v", rec.Identifiers)
+	}
+	for _, x := range rec.Identifiers {
+		if !x.Indexed || x.Verified || !x.Confirmable || x.SubmissionID != first.SubmissionID {
+			t.Errorf("identifier of a new customer: %+v", x)
+		}
+	}
+	if e := rec.Ledger[0]; e.Proof == "" || e.Action != consent.Granted || !e.NewCustomer || len(e.Fields) == 0 {
 		t.Errorf("first ledger entry: %+v", e)
 	}
 	if !p.Consent[consent.Contact].Granted || p.Consent[consent.Marketing].Granted {
@@ -119,44 +128,72 @@ func TestNewAndReturningCustomer(t *testing.T) {
 	}
 }
 
-// A profile keeps each wrapped data key once, and drops the ones no field
-// uses any more when a returning customer's values are replaced.
-func TestDataKeysStoredOnceAndDropped(t *testing.T) {
+func read(t *testing.T, st *stacktest.Stack, principal, id string) *record.Record {
+	t.Helper()
+	r := &record.Reader{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, principal)))}
+	rec, err := r.Read(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func fieldsOf(rec *record.Record) map[string]record.Field {
+	out := map[string]record.Field{}
+	for _, f := range rec.Fields {
+		out[f.Field] = f
+	}
+	return out
+}
+
+func identifiersOf(rec *record.Record, kind customer.IdentityKind) []string {
+	var out []string
+	for _, x := range rec.Identifiers {
+		if x.Kind == kind {
+			out = append(out, text(x.Value))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func text(v record.Value) string {
+	if v.Text == nil {
+		return "(" + v.Unreadable + ")"
+	}
+	return *v.Text
+}
+
+// A data key is stored once, in an item of its own, however many values
+// and submissions it seals: not beside every value.
+func TestDataKeysStoredOnce(t *testing.T) {
 	st := stacktest.New(t)
 	svc, sealer := st.Intake(t)
-	ctx := context.Background()
 	email := stacktest.Unique("keys") + "@example.com"
 	first, err := submit(t, svc, contactSub("K", email, "13600136000"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := st.Store.Profile(ctx, first.CustomerID)
-	if len(p.Sealed) != 4 || len(p.Keys) != 1 {
-		t.Fatalf("%d sealed fields with %d data keys, want 4 with 1", len(p.Sealed), len(p.Keys))
+	for i := 0; i < 3; i++ {
+		if _, err := submit(t, svc, contactSub(fmt.Sprint("K", i), email, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.Count(t)["data-key"]; n != 1 {
+		t.Fatalf("%d data-key items for one data key", n)
 	}
 	sealer.MaxUses = 1 // every value now gets a fresh data key
-	sub := contactSub("K2", email, "")
-	delete(sub.Fields, "message")
-	if _, err := submit(t, svc, sub); err != nil {
+	if _, err := submit(t, svc, contactSub("K9", email, "")); err != nil {
 		t.Fatal(err)
 	}
-	p, _ = st.Store.Profile(ctx, first.CustomerID)
-	// name and email are new (two keys); phone and message keep the first key.
-	if len(p.Keys) != 3 {
-		t.Fatalf("%d data keys, want 3", len(p.Keys))
+	// name, email and message (region and industry are general): 3 new keys.
+	if n := st.Count(t)["data-key"]; n != 4 {
+		t.Fatalf("%d data-key items, want 4", n)
 	}
-	full := contactSub("K3", email, "13600136000")
-	if _, err := submit(t, svc, full); err != nil {
-		t.Fatal(err)
-	}
-	p, _ = st.Store.Profile(ctx, first.CustomerID)
-	if len(p.Keys) != 4 {
-		t.Fatalf("%d data keys after replacing every field with its own key, want 4 (the old ones dropped)", len(p.Keys))
-	}
-	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
-	for field, blob := range p.Sealed {
-		if _, err := sales.Open(ctx, envelope.AAD{Table: st.Table, Customer: first.CustomerID, Attribute: "pii." + field, Tier: customer.Confidential}, blob, p.Keys); err != nil {
-			t.Errorf("%s does not open after the key clean-up: %v", field, err)
+	rec := read(t, st, "kehu-sales", first.CustomerID)
+	for _, f := range rec.Fields {
+		if f.Value.Text == nil {
+			t.Errorf("%s does not open: %s", f.Field, f.Unreadable)
 		}
 	}
 }
@@ -229,12 +266,17 @@ func dumpItem(it map[string]types.AttributeValue) []byte {
 }
 
 // Readers decrypt what intake sealed; a ciphertext copied to another
-// customer or attribute does not open; intake itself may not decrypt.
+// customer, submission or field does not open; intake itself may not decrypt.
 func TestCiphertextBinding(t *testing.T) {
 	st := stacktest.New(t)
 	svc, _ := st.Intake(t)
 	ctx := context.Background()
-	a, err := submit(t, svc, contactSub("Alice "+stacktest.Unique("a"), stacktest.Unique("alice")+"@example.com", ""))
+	emailA := stacktest.Unique("alice") + "@example.com"
+	a, err := submit(t, svc, contactSub("Alice "+stacktest.Unique("a"), emailA, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := submit(t, svc, contactSub("Alice Again", emailA, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,12 +284,21 @@ func TestCiphertextBinding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pa, _ := st.Store.Profile(ctx, a.CustomerID)
-	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
-	aad := func(cust, attr string) envelope.AAD {
-		return envelope.AAD{Table: st.Table, Customer: cust, Attribute: "pii." + attr, Tier: customer.Confidential}
+	e, err := st.Store.Entry(ctx, a.CustomerID, a.SubmissionID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, err := sales.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"], pa.Keys)
+	blob := e.Sealed["name"]
+	_, ref, _, _, _ := envelope.Parse(blob)
+	keys, err := st.Store.DataKeys(ctx, []string{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
+	aad := func(cust, sub, field string) envelope.AAD {
+		return envelope.AAD{Table: st.Table, Customer: cust, Attribute: store.ValueAttribute(sub, field), Tier: customer.Confidential}
+	}
+	got, err := sales.Open(ctx, aad(a.CustomerID, a.SubmissionID, "name"), blob, keys)
 	if err != nil || !strings.HasPrefix(string(got), "Alice ") {
 		t.Fatalf("sales cannot read the name: %q, %v", got, err)
 	}
@@ -255,21 +306,22 @@ func TestCiphertextBinding(t *testing.T) {
 		name string
 		aad  envelope.AAD
 	}{
-		{"copied to another customer", aad(b.CustomerID, "name")},
-		{"copied to another attribute", aad(a.CustomerID, "message")},
-		{"read as another tier", envelope.AAD{Table: st.Table, Customer: a.CustomerID, Attribute: "pii.name", Tier: customer.Restricted}},
-		{"read under another table", envelope.AAD{Table: st.Table + "-other", Customer: a.CustomerID, Attribute: "pii.name", Tier: customer.Confidential}},
+		{"copied to another customer", aad(b.CustomerID, a.SubmissionID, "name")},
+		{"copied to another submission of the same customer", aad(a.CustomerID, a2.SubmissionID, "name")},
+		{"copied to another field", aad(a.CustomerID, a.SubmissionID, "message")},
+		{"read as another tier", envelope.AAD{Table: st.Table, Customer: a.CustomerID, Attribute: store.ValueAttribute(a.SubmissionID, "name"), Tier: customer.Restricted}},
+		{"read under another table", envelope.AAD{Table: st.Table + "-other", Customer: a.CustomerID, Attribute: store.ValueAttribute(a.SubmissionID, "name"), Tier: customer.Confidential}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := sales.Open(ctx, tc.aad, pa.Sealed["name"], pa.Keys); err == nil {
+			if _, err := sales.Open(ctx, tc.aad, blob, keys); err == nil {
 				t.Fatal("a moved ciphertext opened")
 			}
 		})
 	}
 	t.Run("intake credentials are refused Decrypt", func(t *testing.T) {
 		in := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-intake")))
-		_, err := in.Open(ctx, aad(a.CustomerID, "name"), pa.Sealed["name"], pa.Keys)
+		_, err := in.Open(ctx, aad(a.CustomerID, a.SubmissionID, "name"), blob, keys)
 		var api smithy.APIError
 		if !errors.As(err, &api) || api.ErrorCode() != "AccessDeniedException" || !errors.Is(err, envelope.ErrDenied) {
 			t.Fatalf("intake decrypt: %v, want AccessDeniedException", err)
@@ -503,7 +555,9 @@ func mustForm(t *testing.T, svc *intake.Service) *form.Definition {
 	return def
 }
 
-// Two existing customers matched by one submission are not merged.
+// Two existing customers matched by one submission are not merged, and
+// neither changes: the submission becomes a customer of its own, and the
+// question goes to review.
 func TestIdentityConflictRecorded(t *testing.T) {
 	st := stacktest.New(t)
 	svc, _ := st.Intake(t)
@@ -520,31 +574,35 @@ func TestIdentityConflictRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CustomerID != a.CustomerID || !c.Conflict {
-		t.Fatalf("conflicting submission: %+v; want customer %s with a conflict", c, a.CustomerID)
+	if c.CustomerID == a.CustomerID || c.CustomerID == b.CustomerID || !c.NewCustomer || c.Review != store.ReviewIdentity {
+		t.Fatalf("conflicting submission: %+v; want a customer of its own, reviewed", c)
 	}
-	subs, err := st.Store.Ledger(context.Background(), a.CustomerID)
-	if err != nil {
-		t.Fatal(err)
+	for _, x := range []intake.Result{a, b} {
+		if p, _ := st.Store.Profile(context.Background(), x.CustomerID); p.Version != 1 {
+			t.Errorf("customer %s changed (version %d)", x.CustomerID, p.Version)
+		}
 	}
-	last := subs[len(subs)-1]
-	if len(last.IdentityReview) != 1 || last.IdentityReview[0] != b.CustomerID {
-		t.Fatalf("review not recorded: %+v", last)
-	}
-	reviews, err := st.Store.IdentityReviews(context.Background())
-	if err != nil || len(reviews) != 1 || reviews[0].CustomerID != a.CustomerID || reviews[0].AlsoMatched[0] != b.CustomerID || reviews[0].SubmissionID != c.SubmissionID {
+	reviews, err := st.Store.Reviews(context.Background())
+	if err != nil || len(reviews) != 1 || reviews[0].CustomerID != c.CustomerID || reviews[0].SubmissionID != c.SubmissionID ||
+		!slices.Equal(reviews[0].AlsoMatched, []string{a.CustomerID, b.CustomerID}) {
 		t.Fatalf("review queue: %+v, %v", reviews, err)
 	}
-	// The phone still points to B.
-	ix := lookupPhone(t, st, svc, "+8613700137000")
-	if ix != b.CustomerID {
+	// The index still points where it did, and the new customer holds the
+	// identifiers for the record only.
+	if ix := lookupPhone(t, st, svc, "+8613700137000"); ix != b.CustomerID {
 		t.Fatalf("phone index re-pointed to %s", ix)
+	}
+	rec := read(t, st, "kehu-sales", c.CustomerID)
+	for _, x := range rec.Identifiers {
+		if x.Indexed || x.Confirmable || x.Verified {
+			t.Errorf("an identifier held by another customer: %+v", x)
+		}
 	}
 }
 
 func lookupPhone(t *testing.T, st *stacktest.Stack, svc *intake.Service, e164 string) string {
 	t.Helper()
-	ref := store.IndexRef{Kind: "phone", Hash: svc.Index.Hash(blindindex.Phone, e164)}
+	ref := store.IndexRef{Kind: customer.IdentityPhone, Hash: svc.Index.Identity(customer.IdentityPhone, e164)}
 	found, err := st.Store.Lookup(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
@@ -552,10 +610,11 @@ func lookupPhone(t *testing.T, st *stacktest.Stack, svc *intake.Service, e164 st
 	return found[ref]
 }
 
-// A returning customer's update costs 2 write units only while the profile
-// stays within 1 KB: a demo-form profile must fit even with AWS KMS's
-// larger wrapped data keys (about 184 bytes, against the local server's).
-func TestProfileFitsOneKilobyte(t *testing.T) {
+// A returning customer's update costs 2 write units for the profile and 2
+// for the ledger entry only while each stays within 1 KB: a demo-form
+// submission must fit. The wrapped data keys (about 184 bytes each from
+// AWS KMS) are in data-key items, not in either.
+func TestItemsFitOneKilobyte(t *testing.T) {
 	st := stacktest.New(t)
 	svc, _ := st.Intake(t)
 	sub := contactSub("欧阳娜娜", stacktest.Unique("size")+"@example.com", "13512345678")
@@ -565,22 +624,22 @@ func TestProfileFitsOneKilobyte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seen := map[string]bool{}
 	for _, it := range st.Scan(t) {
-		if it["pk"].(*types.AttributeValueMemberS).Value != "CUST#"+res.CustomerID || it["sk"].(*types.AttributeValueMemberS).Value != "PROFILE" {
+		if it["pk"].(*types.AttributeValueMemberS).Value != "CUST#"+res.CustomerID {
 			continue
 		}
+		e := it["entity"].(*types.AttributeValueMemberS).Value
 		size := store.ItemSize(it)
-		keys := it["keys"].(*types.AttributeValueMemberM).Value
-		for _, w := range keys {
-			size += 184 - len(w.(*types.AttributeValueMemberB).Value)
-		}
 		if size > 1024 {
-			t.Fatalf("profile is %d bytes with AWS-sized data keys; over 1 KB every update costs double", size)
+			t.Errorf("%s item is %d bytes; over 1 KB every write costs double", e, size)
 		}
-		t.Logf("profile: %d bytes with AWS-sized data keys", size)
-		return
+		seen[e] = true
+		t.Logf("%s: %d bytes", e, size)
 	}
-	t.Fatal("profile not found")
+	if !seen["profile"] || !seen["submission"] {
+		t.Fatalf("items not found: %v", seen)
+	}
 }
 
 // A child's data (under 14) needs a guardian's consent and the separate
@@ -617,17 +676,28 @@ func TestChildData(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := st.Store.Profile(ctx, res.CustomerID)
-	for _, f := range []string{"name", "birthday", "email"} {
-		if tier, _, _, _, _ := envelope.Parse(p.Sealed[f]); tier != customer.Restricted {
+	if p.AgeBand != customer.AgeBandChild || len(p.General) != 0 {
+		t.Errorf("a child's profile: age band %q, plain values %v", p.AgeBand, p.General)
+	}
+	e, _ := st.Store.Entry(ctx, res.CustomerID, res.SubmissionID)
+	for _, f := range []string{"name", "birthday", "email", "region"} {
+		if tier, _, _, _, _ := envelope.Parse(e.Sealed[f]); tier != customer.Restricted {
 			t.Errorf("%s stored as %q, want restricted", f, tier)
 		}
 	}
-	if p.General["region"] != "华南" {
-		t.Errorf("general field region: %q", p.General["region"])
+	if len(e.Plain) != 0 {
+		t.Errorf("a child's general fields stored in plain: %v", e.Plain)
 	}
-	sales := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
-	if _, err := sales.Open(ctx, envelope.AAD{Table: st.Table, Customer: res.CustomerID, Attribute: "pii.name", Tier: customer.Restricted}, p.Sealed["name"], p.Keys); !errors.Is(err, envelope.ErrDenied) {
-		t.Fatalf("sales reading a child's name: %v", err)
+	rec := read(t, st, "kehu-sales", res.CustomerID)
+	for _, f := range rec.Fields {
+		if f.Value.Text != nil {
+			t.Errorf("sales reads a child's %s", f.Field)
+		}
+	}
+	for _, x := range rec.Identifiers {
+		if x.Value.Text != nil {
+			t.Errorf("sales reads a child's %s", x.Kind)
+		}
 	}
 }
 
@@ -662,7 +732,7 @@ func TestConcurrentFirstSubmissions(t *testing.T) {
 	if len(seen) != 1 {
 		t.Fatalf("%d customers made for one person: %v", len(seen), seen)
 	}
-	if c := st.Count(t); c["profile"] != 1 || c["submission"] != n || c["blind-index"] != 2 {
+	if c := st.Count(t); c["profile"] != 1 || c["submission"] != n || c["blind-index"] != 2 || c["review"] != 0 {
 		t.Fatalf("items: %v", c)
 	}
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
-// ErrNotSetUp means the table has no blind-index secret yet: run `kehu setup`.
-var ErrNotSetUp = errors.New("the table has no blind index secret: run `kehu setup` once after deploying")
+// ErrNotSetUp means the table has no blind-index secret yet: the deploy's
+// custom resource (or `kehu setup` locally) creates it.
+var ErrNotSetUp = errors.New("the table has no blind index secret yet (created at deploy time; locally `kehu setup`)")
 
 // Wire builds the pipeline from configuration, once per cold start: the SDK
 // clients, the store, the sealer with its data-key cache, and the blind
@@ -24,6 +25,7 @@ func Wire(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*Service, 
 	db := config.DynamoDB(awsCfg)
 	kmsClient := config.KMS(awsCfg)
 	st := store.New(db, cfg.Table)
+	st.CallTimeout = cfg.CallTimeout
 	wrapped, err := st.BlindIndexSecret(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, ErrNotSetUp
@@ -40,5 +42,9 @@ func Wire(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*Service, 
 		customer.Restricted:   cfg.RestrictedKey,
 	})
 	sealer.MaxAge, sealer.MaxUses = cfg.DataKeyMaxAge, cfg.DataKeyMaxUses
-	return New(st, sealer, ix, cfg.Table), sealer, nil
+	svc := New(st, sealer, ix, cfg.Table)
+	if cfg.Budget > 0 {
+		svc.Budget = cfg.Budget
+	}
+	return svc, sealer, nil
 }

@@ -18,8 +18,9 @@ const (
 	Completed = "completed"
 )
 
-// Idempotency is the record of one Idempotency-Key. KeyHash is a SHA-256
-// of the form id and the key; the raw key is never stored.
+// Idempotency is the record of one Idempotency-Key. KeyHash is a keyed
+// hash of the form, where the key came from and the key; the raw key is
+// never stored, nor anything of the request but its keyed hash.
 type Idempotency struct {
 	PK          string    `dynamodbav:"pk"`
 	SK          string    `dynamodbav:"sk"`
@@ -27,7 +28,7 @@ type Idempotency struct {
 	State       string    `dynamodbav:"state"`
 	RequestHash string    `dynamodbav:"request_hash"`
 	Owner       string    `dynamodbav:"owner"`
-	LeaseUntil  time.Time `dynamodbav:"lease_until"`
+	LeaseUntil  int64     `dynamodbav:"lease_until"` // unix milliseconds: compared as a number
 	ExpiresAt   int64     `dynamodbav:"expires_at"` // TTL, epoch seconds
 	Response    Response  `dynamodbav:"response"`
 }
@@ -44,10 +45,12 @@ const idemSK = "IDEM"
 
 // Acquire takes the key for owner: it records the request as in flight
 // unless a record exists whose lease has not run out. It returns nil when
-// the caller holds the key, and the existing record otherwise.
+// the caller holds the key, and the existing record otherwise. A record
+// of the same owner is the caller's own (an SDK retry after a lost
+// answer): the put succeeds again.
 func (s *Store) Acquire(ctx context.Context, keyHash, requestHash, owner string, now time.Time, lease, keep time.Duration) (*Idempotency, error) {
 	rec := Idempotency{PK: idemPK(keyHash), SK: idemSK, Entity: "idempotency", State: InFlight, RequestHash: requestHash,
-		Owner: owner, LeaseUntil: now.Add(lease).UTC(), ExpiresAt: now.Add(keep).Unix()}
+		Owner: owner, LeaseUntil: now.Add(lease).UnixMilli(), ExpiresAt: now.Add(keep).Unix()}
 	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
 		return nil, err
@@ -60,13 +63,19 @@ func (s *Store) Acquire(ctx context.Context, keyHash, requestHash, owner string,
 		Or(expression.Name(TTL).LessThan(expression.Value(now.Unix()))).
 		Or(expression.And(
 			expression.Name("state").Equal(expression.Value(InFlight)),
-			expression.Name("lease_until").LessThan(expression.Value(now.UTC())),
+			expression.Name("owner").Equal(expression.Value(owner)),
+		)).
+		Or(expression.And(
+			expression.Name("state").Equal(expression.Value(InFlight)),
+			expression.Name("lease_until").LessThan(expression.Value(now.UnixMilli())),
 			expression.Name("request_hash").Equal(expression.Value(requestHash)),
 		))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
@@ -108,6 +117,8 @@ func (s *Store) Release(ctx context.Context, keyHash, owner string) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key(idemPK(keyHash), idemSK), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),

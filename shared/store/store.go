@@ -49,10 +49,18 @@ const (
 	TTL = "expires_at"
 )
 
+// DefaultCallTimeout bounds one DynamoDB call, its SDK retries included:
+// well inside a function's own timeout, so a stalled database is answered
+// with a 503 the client can retry rather than held until the gateway gives up.
+const DefaultCallTimeout = 3 * time.Second
+
 // Store reads and writes the kehu table.
 type Store struct {
 	db    DB
 	table string
+
+	// CallTimeout bounds each call (DefaultCallTimeout when zero).
+	CallTimeout time.Duration
 
 	mu       sync.Mutex
 	consumed float64 // write capacity units reported by DynamoDB
@@ -83,6 +91,15 @@ func (s *Store) count(cc ...types.ConsumedCapacity) {
 	}
 }
 
+// bound gives one call its deadline.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.CallTimeout
+	if d <= 0 {
+		d = DefaultCallTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{PK: &types.AttributeValueMemberS{Value: pk}, SK: &types.AttributeValueMemberS{Value: sk}}
 }
@@ -103,13 +120,7 @@ func classify(err error) error {
 	}
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			switch aws.ToString(r.Code) {
-			case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded", "InternalServerError":
-				return errors.Join(ErrUnavailable, err)
-			}
-		}
-		return errors.Join(ErrConflict, err)
+		return classifyCancellation(tce, err)
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
@@ -128,6 +139,33 @@ func classify(err error) error {
 	return errors.Join(ErrUnavailable, err)
 }
 
+// classifyCancellation reads a cancelled transaction's reasons: a failed
+// condition or a conflicting transaction is a conflict (read again and
+// retry); throttling and internal errors are a passing unavailability;
+// anything else (a validation error, an item too large) will fail again
+// however often it is retried, and is returned as it is.
+func classifyCancellation(tce *types.TransactionCanceledException, err error) error {
+	conflict, unavailable := false, false
+	for _, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "", "None":
+		case "ConditionalCheckFailed", "TransactionConflict":
+			conflict = true
+		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded", "InternalServerError":
+			unavailable = true
+		default:
+			return err
+		}
+	}
+	switch {
+	case unavailable:
+		return errors.Join(ErrUnavailable, err)
+	case conflict:
+		return errors.Join(ErrConflict, err)
+	}
+	return err
+}
+
 // cancelled reports which transaction items failed their condition.
 func cancelled(err error) []int {
 	var tce *types.TransactionCanceledException
@@ -144,6 +182,8 @@ func cancelled(err error) []int {
 }
 
 func (s *Store) get(ctx context.Context, pk, sk string, out any, projection ...string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	in := &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)}
 	if len(projection) > 0 {
 		names := map[string]string{}
@@ -177,6 +217,8 @@ func queryAll[T any](ctx context.Context, s *Store, key expression.KeyConditionB
 		return nil, err
 	}
 	var out []T
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
 		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {

@@ -1,0 +1,308 @@
+// Package record reads what kehu holds about one customer, decrypting what
+// the caller's credentials may read: the current value of every field and
+// identifier with its provenance (where it came from, under which basis
+// and consent, with which trust, who may read it, when it was collected
+// and last confirmed), and every value's history. Operators restore an
+// earlier value through it.
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/kehu-dev/kehu/shared/blindindex"
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+// Opener decrypts values (envelope.Opener).
+type Opener interface {
+	Open(ctx context.Context, aad envelope.AAD, blob []byte, keys map[string][]byte) ([]byte, error)
+}
+
+var _ Opener = (*envelope.Opener)(nil)
+
+// ReadBy says who may read each tier (the template's roles).
+var ReadBy = map[customer.Tier]string{
+	customer.Restricted:   "compliance role only",
+	customer.Confidential: "sales and service roles",
+	customer.General:      "analysts, the segmenter",
+}
+
+// Reader reads customers' records.
+type Reader struct {
+	Store  *store.Store
+	Opener Opener
+}
+
+// Value is a value as these credentials see it: the text, or why not.
+type Value struct {
+	Text       *string `json:"value,omitempty"`
+	Unreadable string  `json:"unreadable,omitempty"`
+}
+
+// Source is where a value came from.
+type Source struct {
+	SubmissionID string            `json:"submission_id"`
+	FormID       string            `json:"form,omitempty"`
+	Channel      string            `json:"channel"`
+	Basis        consent.Basis     `json:"basis,omitempty"`
+	Notice       string            `json:"notice,omitempty"`
+	Purposes     []consent.Purpose `json:"purposes,omitempty"`
+	CollectedAt  time.Time         `json:"collected_at"`
+}
+
+// Field is one field's current value and its provenance.
+type Field struct {
+	Field string `json:"field"`
+	Tier  string `json:"tier"`
+	Value
+	ReadBy string         `json:"read_by"`
+	Trust  customer.Trust `json:"trust"`
+	Source
+	ConfirmedAt time.Time `json:"confirmed_at"`
+}
+
+// Identifier is one email address, phone number or other identifier.
+type Identifier struct {
+	Kind customer.IdentityKind `json:"kind"`
+	Tier string                `json:"tier"`
+	Value
+	Trust       customer.Trust `json:"trust"`
+	Indexed     bool           `json:"indexed"` // false: another customer holds it; kept for the record
+	Verified    bool           `json:"verified"`
+	Confirmable bool           `json:"confirmable"`
+	Source
+}
+
+// Record is what is held about one customer.
+type Record struct {
+	CustomerID  string                            `json:"customer_id"`
+	CreatedAt   time.Time                         `json:"created_at"`
+	UpdatedAt   time.Time                         `json:"updated_at"`
+	ReviewDueAt time.Time                         `json:"review_due_at"`
+	ConfirmedAt *time.Time                        `json:"confirmed_at,omitempty"`
+	AgeBand     string                            `json:"age_band,omitempty"`
+	Fields      []Field                           `json:"fields"`
+	Identifiers []Identifier                      `json:"identifiers"`
+	Consent     map[consent.Purpose]consent.State `json:"consent"`
+	Ledger      []LedgerView                      `json:"consent_ledger"`
+}
+
+// LedgerView is a ledger entry as the record shows it: with the names of
+// the fields it brought, never their values.
+type LedgerView struct {
+	store.LedgerEntry
+	Fields []string `json:"fields,omitempty"`
+}
+
+// ErrNoCustomer means there is no such customer.
+var ErrNoCustomer = errors.New("no such customer")
+
+// loaded is a customer's profile and ledger, with what opens its values.
+type loaded struct {
+	profile *store.Profile
+	ledger  []store.LedgerEntry
+	byID    map[string]*store.LedgerEntry
+	keys    map[string][]byte
+}
+
+func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
+	p, err := r.Store.Profile(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNoCustomer, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ledger, err := r.Store.Ledger(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	l := &loaded{profile: p, ledger: ledger, byID: map[string]*store.LedgerEntry{}}
+	var refs []string
+	for i := range ledger {
+		e := &ledger[i]
+		l.byID[e.SubmissionID] = e
+		for _, blob := range e.Sealed {
+			if _, ref, _, _, err := envelope.Parse(blob); err == nil {
+				refs = append(refs, ref)
+			}
+		}
+	}
+	if l.keys, err = r.Store.DataKeys(ctx, refs); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// value opens one field of one entry.
+func (r *Reader) value(ctx context.Context, l *loaded, e *store.LedgerEntry, field string) (customer.Tier, Value) {
+	if v, ok := e.Plain[field]; ok {
+		return customer.General, Value{Text: &v}
+	}
+	blob, ok := e.Sealed[field]
+	if !ok {
+		return "", Value{Unreadable: "no value"}
+	}
+	tier, _, _, _, err := envelope.Parse(blob)
+	if err != nil {
+		return "", Value{Unreadable: "malformed ciphertext"}
+	}
+	pt, err := r.Opener.Open(ctx, envelope.AAD{Table: r.Store.Table(), Customer: l.profile.CustomerID,
+		Attribute: store.ValueAttribute(e.SubmissionID, field), Tier: tier}, blob, l.keys)
+	switch {
+	case err == nil:
+		s := string(pt)
+		return tier, Value{Text: &s}
+	case errors.Is(err, envelope.ErrDenied):
+		return tier, Value{Unreadable: "these credentials may not decrypt the " + string(tier) + " tier"}
+	default:
+		return tier, Value{Unreadable: "cannot decrypt: " + err.Error()}
+	}
+}
+
+func source(e *store.LedgerEntry) Source {
+	return Source{SubmissionID: e.SubmissionID, FormID: e.FormID, Channel: e.Channel, Basis: e.Basis, Notice: e.Notice,
+		Purposes: e.Purposes, CollectedAt: e.At}
+}
+
+// Read returns a customer's record: current values, identifiers, consent
+// and ledger.
+func (r *Reader) Read(ctx context.Context, id string) (*Record, error) {
+	l, err := r.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := l.profile
+	rec := &Record{CustomerID: id, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ReviewDueAt: p.ReviewDueAt,
+		ConfirmedAt: p.ConfirmedAt, AgeBand: p.AgeBand, Consent: p.Consent,
+		Fields: []Field{}, Identifiers: []Identifier{}}
+	for _, e := range l.ledger {
+		rec.Ledger = append(rec.Ledger, LedgerView{LedgerEntry: e, Fields: e.Fields()})
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
+		ref := p.Fields[name]
+		e := l.byID[ref.Submission]
+		if e == nil {
+			rec.Fields = append(rec.Fields, Field{Field: name, Value: Value{Unreadable: "its submission is missing"}, Trust: ref.Trust})
+			continue
+		}
+		tier, v := r.value(ctx, l, e, name)
+		f := Field{Field: name, Tier: string(tier), Value: v, ReadBy: ReadBy[tier], Trust: ref.Trust, Source: source(e), ConfirmedAt: e.At}
+		if ref.ConfirmedAt > 0 {
+			f.ConfirmedAt = time.Unix(ref.ConfirmedAt, 0).UTC()
+		}
+		rec.Fields = append(rec.Fields, f)
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.IDs)) {
+		idr, _ := store.IdentifierRef(k)
+		x := p.IDs[k]
+		out := Identifier{Kind: idr.Kind, Trust: x.Trust, Indexed: x.Indexed, Verified: x.Verified, Confirmable: x.Confirmable}
+		spec, _ := customer.IdentityOfKind(idr.Kind)
+		if e := l.byID[x.Submission]; e != nil {
+			tier, v := r.value(ctx, l, e, spec.Field)
+			out.Tier, out.Value, out.Source = string(tier), v, source(e)
+		} else {
+			out.Value = Value{Unreadable: "its submission is missing"}
+		}
+		rec.Identifiers = append(rec.Identifiers, out)
+	}
+	return rec, nil
+}
+
+// HistoryRow is one value a field had, from one submission.
+type HistoryRow struct {
+	Field string `json:"field"`
+	Value
+	Tier         string    `json:"tier"`
+	SubmissionID string    `json:"submission_id"`
+	Channel      string    `json:"channel"`
+	At           time.Time `json:"at"`
+	Current      bool      `json:"current"`
+	Held         bool      `json:"held,omitempty"` // brought but not applied: it disagreed with a confirmed value
+}
+
+// History returns every value each field had, field by field, oldest
+// first. A restore shows as the row of the value it brought back.
+func (r *Reader) History(ctx context.Context, id string) ([]HistoryRow, error) {
+	l, err := r.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]string{} // field → submission whose value is current
+	for f, ref := range l.profile.Fields {
+		current[f] = ref.Submission
+	}
+	var rows []HistoryRow
+	for i := range l.ledger {
+		e := &l.ledger[i]
+		switch e.Entity {
+		case store.EntityRestore:
+			from := l.byID[e.RestoredFrom]
+			if from == nil {
+				continue
+			}
+			tier, v := r.value(ctx, l, from, e.RestoredField)
+			rows = append(rows, HistoryRow{Field: e.RestoredField, Value: v, Tier: string(tier), SubmissionID: e.SubmissionID,
+				Channel: e.Channel, At: e.At})
+		default:
+			for _, f := range e.Fields() {
+				tier, v := r.value(ctx, l, e, f)
+				_, isID := customer.IdentityOfField(f)
+				rows = append(rows, HistoryRow{Field: f, Value: v, Tier: string(tier), SubmissionID: e.SubmissionID, Channel: e.Channel,
+					At: e.At, Current: isID || current[f] == e.SubmissionID, Held: slices.Contains(e.Held, f)})
+			}
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b HistoryRow) int {
+		if a.Field != b.Field {
+			if a.Field < b.Field {
+				return -1
+			}
+			return 1
+		}
+		return a.At.Compare(b.At)
+	})
+	return rows, nil
+}
+
+// ErrNotRestorable means the field cannot be restored from that submission.
+var ErrNotRestorable = errors.New("not restorable")
+
+// Restore makes the value a field had in an earlier submission current
+// again, as an operator's (trusted) decision recorded in the ledger. The
+// value is read (so these credentials must be able to read its tier) to
+// compute its fingerprint for later comparisons.
+func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, from, actor string, now time.Time, entryID string) error {
+	if _, isID := customer.IdentityOfField(field); isID {
+		return fmt.Errorf("%w: %s is an identifier; identifiers are never removed, so there is nothing to restore", ErrNotRestorable, field)
+	}
+	if _, ok := customer.Lookup(field); !ok {
+		return fmt.Errorf("%w: %s is not a catalogue field", ErrNotRestorable, customer.SafeName(field))
+	}
+	l, err := r.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	e := l.byID[from]
+	if e == nil || e.Entity != store.EntitySubmission || !e.Has(field) {
+		return fmt.Errorf("%w: submission %s of customer %s holds no value of %s", ErrNotRestorable, from, id, field)
+	}
+	tier, v := r.value(ctx, l, e, field)
+	if v.Text == nil {
+		return fmt.Errorf("%w: %s", ErrNotRestorable, v.Unreadable)
+	}
+	rs := store.Restore{CustomerID: id, Field: field, From: from, Fingerprint: ix.Fingerprint(field, *v.Text), Actor: actor,
+		EntryID: entryID, At: now, PrevVersion: l.profile.Version}
+	if tier == customer.General && !l.profile.Child() {
+		rs.Plain = v.Text
+	}
+	return r.Store.Restore(ctx, rs)
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+)
+
+// Commit is everything one accepted submission writes.
+type Commit struct {
+	CustomerID  string
+	NewCustomer bool
+	PrevVersion int64 // the version read, for an existing customer
+	At          time.Time
+	ReviewDueAt time.Time
+	Confirmed   bool   // the customer confirmed their details (a proven submission)
+	AgeBand     string // set when not empty (only ever to a child's band)
+
+	Fields       map[string]FieldRef   // field pointers to set: to Entry, or kept with a new confirmation
+	General      map[string]string     // plain general-tier values to set
+	ClearGeneral bool                  // remove every plain value (a child's data is restricted)
+	IDs          map[string]Identifier // identifiers to add or update, by IndexRef.Key
+	Consent      map[consent.Purpose]consent.State
+
+	IndexPut []IndexRef // blind-index entries to create for this customer
+
+	Entry    LedgerEntry // SubmissionID, values and the rest; keys filled in here
+	Review   *Review     // when something was left for a person to decide
+	DataKeys []DataKey   // data keys first used by this submission
+
+	// Idempotency, when set, marks the key held by Owner completed.
+	Idempotency *IdempotencyDone
+
+	// StaleIndexOwner, when set, is a customer whose profile no longer
+	// exists: index entries pointing to it may be taken over.
+	StaleIndexOwner string
+}
+
+// IdempotencyDone completes a held idempotency key.
+type IdempotencyDone struct {
+	KeyHash string
+	Owner   string
+}
+
+// Commit writes c in one transaction. ErrConflict means another writer got
+// there first (a blind-index entry now exists, the profile changed): read
+// again and retry. Nothing is written unless everything is. The
+// submission id is the transaction's client request token, so an SDK
+// retry of a commit whose answer was lost does not apply it twice.
+func (s *Store) Commit(ctx context.Context, c Commit) error {
+	var items []types.TransactWriteItem
+	add := func(it types.TransactWriteItem, err error) error {
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+		return nil
+	}
+	if err := add(s.profileWrite(c)); err != nil {
+		return err
+	}
+	entry := c.Entry
+	entry.PK, entry.SK = profilePK(c.CustomerID), ledgerSK(entry.SubmissionID)
+	if entry.Entity == "" {
+		entry.Entity = EntitySubmission
+	}
+	entry.At = entry.At.UTC()
+	if err := add(putNew(s.table, entry)); err != nil {
+		return err
+	}
+	if r := c.Review; r != nil {
+		r.PK, r.SK, r.Entity, r.SubmissionID, r.CustomerID, r.At = reviewPK, sortTime(entry.At)+"#"+entry.SubmissionID, "review", entry.SubmissionID, c.CustomerID, entry.At
+		if err := add(putNew(s.table, r)); err != nil {
+			return err
+		}
+	}
+	for _, r := range c.IndexPut {
+		if err := add(s.indexPut(r, c.CustomerID, c.StaleIndexOwner, c.At)); err != nil {
+			return err
+		}
+	}
+	for _, k := range c.DataKeys {
+		if err := add(s.dataKeyPut(k, c.At)); err != nil {
+			return err
+		}
+	}
+	if c.Idempotency != nil {
+		if err := add(s.completeIdempotency(c.Idempotency.KeyHash, c.Idempotency.Owner,
+			Response{SubmissionID: entry.SubmissionID, CustomerID: c.CustomerID})); err != nil {
+			return err
+		}
+	}
+	return s.transact(ctx, items, entry.SubmissionID, "commit submission "+entry.SubmissionID)
+}
+
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, token, what string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          items,
+		ClientRequestToken:     clientToken(token),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		err = classify(err)
+		if failed := cancelled(err); len(failed) > 0 {
+			return fmt.Errorf("%s: items %v failed their condition: %w", what, failed, err)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	s.count(out.ConsumedCapacity...)
+	return nil
+}
+
+// clientToken is a transaction's idempotency token (1–36 characters).
+func clientToken(id string) *string {
+	if id == "" {
+		return nil
+	}
+	if len(id) > 36 {
+		id = id[:36]
+	}
+	return aws.String(id)
+}
+
+func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
+	if c.NewCustomer {
+		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", Version: 1,
+			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
+			General: nonNil(c.General), Fields: nonNil(c.Fields), IDs: nonNil(c.IDs), Consent: nonNil(c.Consent), AgeBand: c.AgeBand}
+		if c.Confirmed {
+			at := c.At.UTC()
+			p.ConfirmedAt = &at
+		}
+		return putNew(s.table, p)
+	}
+	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.Unix())).
+		Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.Unix())).
+		Add(expression.Name("version"), expression.Value(1))
+	if c.Confirmed {
+		up = up.Set(expression.Name("confirmed_at"), expression.Value(c.At.Unix()))
+	}
+	if c.AgeBand != "" {
+		up = up.Set(expression.Name("age_band"), expression.Value(c.AgeBand))
+	}
+	var err error
+	// Field names are catalogue names ([a-z0-9_]) and identifier keys are
+	// kind:base64url: both safe as path segments.
+	set := func(prefix string, name string, v any) {
+		if err != nil {
+			return
+		}
+		av, merr := marshal(v)
+		if merr != nil {
+			err = merr
+			return
+		}
+		up = up.Set(expression.Name(prefix+"."+name), expression.Value(av))
+	}
+	for _, f := range slices.Sorted(maps.Keys(c.Fields)) {
+		set("src", f, c.Fields[f])
+	}
+	if c.ClearGeneral {
+		up = up.Set(expression.Name("general"), expression.Value(map[string]string{}))
+	} else {
+		for _, f := range slices.Sorted(maps.Keys(c.General)) {
+			set("general", f, c.General[f])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.IDs)) {
+		set("ids", k, c.IDs[k])
+	}
+	for _, p := range slices.Sorted(maps.Keys(c.Consent)) {
+		set("consent", string(p), c.Consent[p])
+	}
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	expr, err := expression.NewBuilder().WithUpdate(up).
+		WithCondition(expression.Name("version").Equal(expression.Value(c.PrevVersion))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: key(profilePK(c.CustomerID), profileSK), UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
+func (s *Store) indexPut(r IndexRef, customerID, staleOwner string, now time.Time) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(indexItem{PK: r.pk(), SK: indexSK, Entity: "blind-index", CustomerID: customerID, CreatedAt: now.UTC()})
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	cond := expression.AttributeNotExists(expression.Name(PK))
+	if staleOwner != "" {
+		cond = cond.Or(expression.Name("customer_id").Equal(expression.Value(staleOwner)))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+}
+
+// dataKeyPut stores a wrapped data key unless it is there already. A
+// different key under the same 8-byte ref fails the condition.
+func (s *Store) dataKeyPut(k DataKey, now time.Time) (types.TransactWriteItem, error) {
+	k.PK, k.SK, k.Entity, k.CreatedAt = dataKeyPK(k.Ref), dataKeySK, "data-key", now.UTC()
+	item, err := attributevalue.MarshalMap(k)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK)).
+		Or(expression.Name("wrapped").Equal(expression.Value(k.Wrapped)))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+}
+
+// putNew is a transaction Put that fails if the item exists.
+func putNew(table string, v any) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names()}}, nil
+}
+
+func marshal(v any) (types.AttributeValue, error) { return attributevalue.Marshal(v) }
+
+func nonNil[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return M{}
+	}
+	return m
+}
