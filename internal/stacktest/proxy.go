@@ -27,6 +27,7 @@ type Proxy struct {
 	mu    sync.Mutex
 	rules []*Fault
 	seen  map[string]int
+	stop  chan struct{}
 }
 
 // Fault is what the proxy does to the next Times requests of Op
@@ -49,7 +50,7 @@ type Fault struct {
 func (s *Stack) Proxy(t testing.TB) *Proxy {
 	t.Helper()
 	upstream := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	p := &Proxy{seen: map[string]int{}}
+	p := &Proxy{seen: map[string]int{}, stop: make(chan struct{})}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
 		f := p.match(op)
@@ -60,6 +61,8 @@ func (s *Stack) Proxy(t testing.TB) *Proxy {
 			select {
 			case <-time.After(f.Stall):
 			case <-r.Context().Done():
+				return
+			case <-p.stop:
 				return
 			}
 		}
@@ -92,6 +95,7 @@ func (s *Stack) Proxy(t testing.TB) *Proxy {
 		_, _ = w.Write(answer)
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(p.stop) }) // runs first: stalled requests end
 	p.URL = srv.URL
 	return p
 }

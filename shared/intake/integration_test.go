@@ -3,6 +3,7 @@ package intake_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -642,27 +643,45 @@ func TestItemsFitOneKilobyte(t *testing.T) {
 	}
 }
 
+func putKidsForm(t *testing.T, st *stacktest.Stack) {
+	t.Helper()
+	doc := []byte(`{"id":"kids-club","fields":[{"name":"name","required":true},{"name":"birthday"},{"name":"email"},{"name":"region"}],
+	"consent":{"required":["processing"],"optional":["guardian","sensitive"],"notices":["kids-v1"]}}`)
+	def, err := form.Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Store.PutForm(context.Background(), def, doc, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func childBirthday() string { return time.Now().AddDate(-10, 0, 0).Format(time.DateOnly) }
+
+func salesOpener(t *testing.T, st *stacktest.Stack) *envelope.Opener {
+	return envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
+}
+
+func equalJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
 // A child's data (under 14) needs a guardian's consent and the separate
 // sensitive consent, and every field of it is stored as restricted.
 func TestChildData(t *testing.T) {
 	st := stacktest.New(t)
 	svc, _ := st.Intake(t)
 	ctx := context.Background()
-	doc := []byte(`{"id":"kids-club","fields":[{"name":"name","required":true},{"name":"birthday","required":true},{"name":"email"},{"name":"region"}],
-	"consent":{"required":["processing"],"optional":["guardian","sensitive"],"notices":["kids-v1"]}}`)
-	def, err := form.Parse(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Store.PutForm(ctx, def, doc, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	birthday := time.Now().AddDate(-10, 0, 0).Format(time.DateOnly)
+	putKidsForm(t, st)
+	birthday := childBirthday()
 	sub := intake.Submission{
 		Fields:  map[string][]string{"name": {"小明"}, "birthday": {birthday}, "email": {stacktest.Unique("kid") + "@example.com"}, "region": {"华南"}},
 		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "kids-v1"}}
 	before := st.Count(t)
-	_, err = submitTo(t, svc, "kids-club", sub)
+	_, err := submitTo(t, svc, "kids-club", sub)
 	var cerr *consent.Error
 	if !errors.As(err, &cerr) || !slices.Equal(cerr.Missing, []consent.Purpose{consent.Guardian, consent.Sensitive}) {
 		t.Fatalf("child without guardian consent: %v", err)
