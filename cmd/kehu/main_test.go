@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/record"
 )
 
 // as makes the CLI's usual AWS configuration (the environment) that of a
@@ -65,14 +67,15 @@ func TestCustomerShowAndFind(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	show := func(t *testing.T, principal string) map[string]fieldView {
+	show := func(t *testing.T, principal string) map[string]record.Field {
 		as(t, st, principal)
 		out, errOut, code := kehu(t, st.Table, "customer", "show", res.CustomerID, "--json")
 		if code != 0 {
 			t.Fatalf("show as %s: %d %s", principal, code, errOut)
 		}
 		var doc struct {
-			Fields        []fieldView
+			Fields        []record.Field
+			Identifiers   []record.Identifier
 			ConsentLedger []json.RawMessage `json:"consent_ledger"`
 		}
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
@@ -81,33 +84,37 @@ func TestCustomerShowAndFind(t *testing.T) {
 		if len(doc.ConsentLedger) != 1 {
 			t.Errorf("ledger has %d entries", len(doc.ConsentLedger))
 		}
-		m := map[string]fieldView{}
+		m := map[string]record.Field{}
 		for _, f := range doc.Fields {
 			m[f.Field] = f
+		}
+		for _, x := range doc.Identifiers {
+			m[string(x.Kind)] = record.Field{Field: string(x.Kind), Tier: x.Tier, Value: x.Value}
 		}
 		return m
 	}
 	t.Run("sales reads confidential, not restricted", func(t *testing.T) {
 		f := show(t, "kehu-sales")
-		if f["name"].Value == nil || *f["name"].Value != "周杰" || f["region"].Value == nil {
+		if f["name"].Text == nil || *f["name"].Text != "周杰" || f["region"].Text == nil {
 			t.Errorf("name/region: %+v %+v", f["name"], f["region"])
 		}
-		if f["national_id"].Value != nil || !strings.Contains(f["national_id"].Unreadable, "restricted") {
+		if f["national_id"].Text != nil || !strings.Contains(f["national_id"].Unreadable, "restricted") {
 			t.Errorf("sales read the restricted tier: %+v", f["national_id"])
 		}
-		if n := f["national_id"]; n.ReadBy != "compliance role only" || n.Notice != "kyc-v1" || n.FormID != "kyc" || len(n.Purposes) != 2 || n.ConfirmedAt.IsZero() {
+		if n := f["national_id"]; n.ReadBy != "compliance role only" || n.Notice != "kyc-v1" || n.FormID != "kyc" || len(n.Purposes) != 2 ||
+			n.ConfirmedAt.IsZero() || n.Trust != "asserted" || n.Basis != "consent" {
 			t.Errorf("provenance of national_id: %+v", n)
 		}
 	})
 	t.Run("compliance reads everything", func(t *testing.T) {
 		f := show(t, "kehu-compliance")
-		if f["national_id"].Value == nil || *f["national_id"].Value != "110101199003077777" {
+		if f["national_id"].Text == nil || *f["national_id"].Text != "110101199003077777" {
 			t.Errorf("compliance: %+v", f["national_id"])
 		}
 	})
 	t.Run("intake reads nothing encrypted", func(t *testing.T) {
 		f := show(t, "kehu-intake")
-		if f["name"].Value != nil || f["email"].Value != nil || f["region"].Value == nil {
+		if f["name"].Text != nil || f["email"].Text != nil || f["region"].Text == nil {
 			t.Errorf("intake view: %+v", f)
 		}
 	})
@@ -140,8 +147,105 @@ func TestReviewList(t *testing.T) {
 	}
 	as(t, st, "kehu-sales")
 	out, errOut, code := kehu(t, st.Table, "review", "list")
-	if code != 0 || strings.Count(out, "\n") != 2 {
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "identity") {
 		t.Fatalf("review list: %d %q %s", code, out, errOut)
+	}
+	out, _, code = kehu(t, st.Table, "review", "list", "--json")
+	var reviews []struct {
+		Kind        string   `json:"kind"`
+		AlsoMatched []string `json:"also_matched"`
+	}
+	if err := json.Unmarshal([]byte(out), &reviews); code != 0 || err != nil || len(reviews) != 1 || len(reviews[0].AlsoMatched) != 2 {
+		t.Fatalf("review list --json: %d %s %v", code, out, err)
+	}
+}
+
+// kehu customer history shows every value each field had with its source;
+// restore makes an earlier one current again and is itself recorded; the
+// raw table holds none of the values in plaintext, history included.
+func TestHistoryAndRestore(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ctx := context.Background()
+	def, _ := svc.Form(ctx, "contact")
+	grant := consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}
+	email := stacktest.Unique("hist") + "@example.com"
+	names := []string{"First " + stacktest.Unique("n"), "Second " + stacktest.Unique("n"), "Third " + stacktest.Unique("n")}
+	var subs []intake.Result
+	for i, n := range names {
+		r, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {n}, "email": {email},
+			"region": {[]string{"华东", "华南", "华北"}[i]}}, Consent: grant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, r)
+	}
+	id := subs[0].CustomerID
+	as(t, st, "kehu-sales")
+	out, errOut, code := kehu(t, st.Table, "customer", "history", id, "--json")
+	if code != 0 {
+		t.Fatalf("history: %d %s", code, errOut)
+	}
+	var rows []struct {
+		Field        string  `json:"field"`
+		Value        *string `json:"value"`
+		SubmissionID string  `json:"submission_id"`
+		Channel      string  `json:"channel"`
+		At           string  `json:"at"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	var gotNames []string
+	for _, r := range rows {
+		if r.Field == "name" {
+			if r.Value == nil || r.Channel != "web-form" || r.At == "" || r.SubmissionID == "" {
+				t.Errorf("row %+v", r)
+				continue
+			}
+			gotNames = append(gotNames, *r.Value)
+		}
+	}
+	if strings.Join(gotNames, "|") != strings.Join(names, "|") {
+		t.Fatalf("name history %v, want %v", gotNames, names)
+	}
+
+	// Restore the first name and region, as compliance (in AWS only its role
+	// may write profiles; DynamoDB Local checks no IAM, the template test does).
+	as(t, st, "kehu-compliance")
+	for _, f := range []string{"name", "region"} {
+		if out, errOut, code := kehu(t, st.Table, "customer", "restore", id, "--field", f, "--submission", subs[0].SubmissionID); code != 0 {
+			t.Fatalf("restore %s: %d %s %s", f, code, out, errOut)
+		}
+	}
+	if _, _, code := kehu(t, st.Table, "customer", "restore", id, "--field", "company", "--submission", subs[0].SubmissionID); code == 0 {
+		t.Fatal("restored a field the submission did not carry")
+	}
+	if _, _, code := kehu(t, st.Table, "customer", "restore", id, "--field", "email", "--submission", subs[0].SubmissionID); code == 0 {
+		t.Fatal("restored an identifier")
+	}
+	f := showFields(t, st, id, "kehu-compliance")
+	if f["name"].Text == nil || *f["name"].Text != names[0] || f["name"].Trust != "trusted" || f["region"].Text == nil || *f["region"].Text != "华东" {
+		t.Fatalf("after restore: %+v %+v", f["name"], f["region"])
+	}
+	p, _ := st.Store.Profile(ctx, id)
+	if p.General["region"] != "华东" {
+		t.Fatalf("plain region %q after restore", p.General["region"])
+	}
+	out, _, _ = kehu(t, st.Table, "customer", "show", id)
+	if !strings.Contains(out, "restore name to submission "+subs[0].SubmissionID+" by local:LOCALCOMPLIANCE") {
+		t.Fatalf("the restore is not in the ledger:\n%s", out)
+	}
+	// A later anonymous post may not replace the restored (operator's) value.
+	r, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Vandal"}, "email": {email}}, Consent: grant})
+	if err != nil || len(r.Held) != 1 {
+		t.Fatalf("post after restore: %+v %v", r, err)
+	}
+	dump := fmt.Sprint(st.Scan(t))
+	for _, n := range append(names, email) {
+		if strings.Contains(dump, n) {
+			t.Errorf("plaintext %q in the table", n)
+		}
 	}
 }
 
@@ -153,4 +257,22 @@ func TestUsage(t *testing.T) {
 	if !strings.Contains(errOut.String(), "TABLE_NAME") {
 		t.Fatalf("stderr %q", errOut.String())
 	}
+}
+
+func showFields(t *testing.T, st *stacktest.Stack, id, principal string) map[string]record.Field {
+	t.Helper()
+	as(t, st, principal)
+	out, errOut, code := kehu(t, st.Table, "customer", "show", id, "--json")
+	if code != 0 {
+		t.Fatalf("show as %s: %d %s", principal, code, errOut)
+	}
+	var doc struct{ Fields []record.Field }
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]record.Field{}
+	for _, f := range doc.Fields {
+		m[f.Field] = f
+	}
+	return m
 }
