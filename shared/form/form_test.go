@@ -75,7 +75,7 @@ func TestCheck(t *testing.T) {
 	for _, v := range vals {
 		got[v.Name] = v.Value + "/" + string(v.Tier)
 	}
-	if got["name"] != "张伟/confidential" || got["email"] != "a@b.cn/confidential" || got["region"] != "华东/general" {
+	if got["name"] != "张伟/confidential" || got["email"] != "A@b.cn/confidential" || got["region"] != "华东/general" {
 		t.Fatalf("values %v", got)
 	}
 
@@ -92,5 +92,25 @@ func TestCheck(t *testing.T) {
 	}
 	if len(probs) != len(want) {
 		t.Errorf("%d problems, want %d: %v", len(probs), len(want), probs)
+	}
+}
+
+func TestDefinitionRules(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		ok        bool
+	}{
+		{"empty one-of group", `{"id":"f","fields":[{"name":"email"}],"require_one_of":[[]],"consent":{"required":["processing"],"notices":["n"]}}`, false},
+		{"unknown basis", `{"id":"f","basis":"legitimate-interest","fields":[{"name":"email"}],"consent":{"required":["processing"],"notices":["n"]}}`, false},
+		{"service request needs no processing consent", `{"id":"f","basis":"service-request","fields":[{"name":"email"}],"consent":{"optional":["contact"],"notices":["n"]}}`, true},
+		{"consent basis needs processing", `{"id":"f","fields":[{"name":"email"}],"consent":{"required":["contact"],"notices":["n"]}}`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc))
+			if (err == nil) != tc.ok {
+				t.Fatalf("Parse: %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 
+	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
@@ -30,6 +32,10 @@ func TestFromError(t *testing.T) {
 		{fmt.Errorf("commit: %w", errors.Join(store.ErrUnavailable, errors.New("throttled"))), 503, "unavailable", true},
 		{fmt.Errorf("seal: %w", errors.Join(envelope.ErrUnavailable, errors.New("dial"))), 503, "unavailable", true},
 		{intake.ErrContention, 503, "unavailable", true},
+		{fmt.Errorf("lookup: %w", context.DeadlineExceeded), 503, "unavailable", true},
+		{&config.IncompleteError{Missing: []string{"TABLE_NAME"}}, 503, "not-configured", true},
+		{fmt.Errorf("wire: %w", intake.ErrNotSetUp), 503, "not-configured", true},
+		{intake.ErrSubjectNotFound, 404, "customer-not-found", false},
 		{fmt.Errorf("seal: %w", envelope.ErrDenied), 500, "internal", false},
 		{errors.New("anything else"), 500, "internal", false},
 	}
@@ -43,5 +49,20 @@ func TestFromError(t *testing.T) {
 				t.Fatalf("a 500 leaks detail: %q", p.Detail)
 			}
 		})
+	}
+}
+
+// Clients that failed together are told to come back at different times.
+func TestRetryAfterJitter(t *testing.T) {
+	seen := map[int]bool{}
+	for i := 0; i < 200; i++ {
+		p := FromError(store.ErrUnavailable)
+		if p.retryAfter < 1 || p.retryAfter > 4 {
+			t.Fatalf("Retry-After %d", p.retryAfter)
+		}
+		seen[p.retryAfter] = true
+	}
+	if len(seen) < 3 {
+		t.Fatalf("Retry-After took only %v in 200 answers", seen)
 	}
 }
