@@ -34,7 +34,7 @@ type Kind string
 const (
 	KindText     Kind = "text"     // one line of text, NFC, spaces collapsed
 	KindLongText Kind = "longtext" // free text, NFC, line breaks kept
-	KindEmail    Kind = "email"    // case-folded, IDN domain to ASCII
+	KindEmail    Kind = "email"    // stored as typed, IDN domain to ASCII; matched case-folded
 	KindPhone    Kind = "phone"    // E.164 with a default region
 	KindDate     Kind = "date"     // YYYY-MM-DD
 	KindNumber   Kind = "number"   // decimal number

@@ -212,7 +212,7 @@ func (d *Definition) Check(raw map[string][]string, now time.Time) ([]Value, []c
 			probs = append(probs, customer.FieldError{Field: f.Name, Code: customer.CodeMultiple, Detail: "was given more than once"})
 			continue
 		}
-		if !present || strings.TrimSpace(vals[0]) == "" {
+		if !present || customer.Blank(vals[0]) {
 			if f.Required {
 				probs = append(probs, customer.FieldError{Field: f.Name, Code: customer.CodeRequired, Detail: "is required"})
 			}
@@ -242,7 +242,7 @@ func (d *Definition) Check(raw map[string][]string, now time.Time) ([]Value, []c
 
 func anyPresent(raw map[string][]string, names []string) bool {
 	for _, n := range names {
-		if v := raw[n]; len(v) > 0 && strings.TrimSpace(v[0]) != "" {
+		if v := raw[n]; len(v) > 0 && !customer.Blank(v[0]) {
 			return true
 		}
 	}

@@ -169,6 +169,9 @@ func decodeJSON(body []byte) (*decoded, error) {
 	if err := checkJSON(body); err != nil {
 		return nil, malformed(err.Error())
 	}
+	if err := checkEscapes(body); err != nil {
+		return nil, malformed(err.Error())
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var jb jsonBody
@@ -215,11 +218,15 @@ func jsonReason(err error) string {
 }
 
 // checkJSON walks the tokens once: exactly one value, no duplicate member
-// names in any object, nesting no deeper than maxDepth.
+// names in any object, nesting no deeper than maxDepth, and member names
+// that are exactly those of the contract. encoding/json matches member names
+// to struct fields case-insensitively (and with Unicode folding: "conſent"
+// is "consent"), so without this {"Fields": …} would be read as "fields"
+// and {"fields": …, "FIELDS": …} merged.
 func checkJSON(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := walkJSON(dec, 0); err != nil {
+	if err := walkJSON(dec, 0, membersTop); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -230,7 +237,37 @@ func checkJSON(body []byte) error {
 
 var errInvalidJSON = errors.New("The body is not valid JSON.")
 
-func walkJSON(dec *json.Decoder, depth int) error {
+// members says which member names an object may have: membersTop and
+// membersConsent list them exactly; membersAny takes any name (the fields
+// object: field names are checked against the form).
+type members int
+
+const (
+	membersAny members = iota
+	membersTop
+	membersConsent
+)
+
+// errMemberName does not repeat the name: it could be anything.
+var errMemberName = errors.New(`The body may only have the members "fields" and "consent", and "consent" only "purposes" and "notice", spelt exactly so.`)
+
+func (m members) allows(name string) (members, bool) {
+	switch m {
+	case membersTop:
+		switch name {
+		case "fields":
+			return membersAny, true
+		case "consent":
+			return membersConsent, true
+		}
+		return membersAny, false
+	case membersConsent:
+		return membersAny, name == "purposes" || name == "notice"
+	}
+	return membersAny, true
+}
+
+func walkJSON(dec *json.Decoder, depth int, m members) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return errInvalidJSON
@@ -244,6 +281,7 @@ func walkJSON(dec *json.Decoder, depth int) error {
 	}
 	names := map[string]bool{}
 	for dec.More() {
+		inner := membersAny
 		if d == '{' {
 			t, err := dec.Token()
 			if err != nil {
@@ -254,8 +292,12 @@ func walkJSON(dec *json.Decoder, depth int) error {
 				return errors.New("A member name appears twice in one object.")
 			}
 			names[name] = true
+			var ok bool
+			if inner, ok = m.allows(name); !ok {
+				return errMemberName
+			}
 		}
-		if err := walkJSON(dec, depth+1); err != nil {
+		if err := walkJSON(dec, depth+1, inner); err != nil {
 			return err
 		}
 	}
@@ -263,4 +305,71 @@ func walkJSON(dec *json.Decoder, depth int) error {
 		return errInvalidJSON
 	}
 	return nil
+}
+
+var errEscape = errors.New("The body has an invalid \\u escape: a lone UTF-16 surrogate.")
+
+// checkEscapes refuses \u escapes that are not Unicode scalar values: a
+// high surrogate (\ud800-\udbff) not followed by an escaped low surrogate
+// (\udc00-\udfff), or a low surrogate without a high one before it.
+// encoding/json would silently turn each into U+FFFD, storing a character
+// the person never typed. It scans the raw bytes of a body that is already
+// known to be valid JSON, so a '"' outside a string always opens one.
+func checkEscapes(body []byte) error {
+	in := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !in {
+			in = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			in = false
+		case '\\':
+			if i+1 < len(body) && body[i+1] != 'u' {
+				i++ // a one-character escape: \" \\ \/ \b \f \n \r \t
+				continue
+			}
+			u, ok := hex4(body, i+2)
+			if !ok {
+				return errEscape // valid JSON has 4 hex digits here
+			}
+			i += 5
+			switch {
+			case 0xDC00 <= u && u <= 0xDFFF:
+				return errEscape
+			case 0xD800 <= u && u <= 0xDBFF:
+				if i+2 >= len(body) || body[i+1] != '\\' || body[i+2] != 'u' {
+					return errEscape
+				}
+				if lo, ok := hex4(body, i+3); !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return errEscape
+				}
+				i += 6
+			}
+		}
+	}
+	return nil
+}
+
+// hex4 reads four hex digits at body[at:].
+func hex4(body []byte, at int) (rune, bool) {
+	if at+4 > len(body) {
+		return 0, false
+	}
+	var u rune
+	for _, c := range body[at : at+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			u = u<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			u = u<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			u = u<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return u, true
 }
