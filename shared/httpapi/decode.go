@@ -32,15 +32,8 @@ type decoded struct {
 }
 
 func header(req *events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := req.Headers[name]; ok {
-		return v
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+	v, _ := lookupHeader(req, name)
+	return v
 }
 
 // isHTMLPost reports whether the request is a plain HTML form post, so

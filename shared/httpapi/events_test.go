@@ -84,7 +84,9 @@ var expectations = map[string]expectation{
 			t.Errorf("preflight headers %v", r.Headers)
 		}
 	}},
-	"disallowed-origin.json": {status: 403, problem: "origin-not-allowed", contentType: "application/problem+json"},
+	"disallowed-origin.json":          {status: 403, problem: "origin-not-allowed", contentType: "application/problem+json"},
+	"json-empty-idempotency-key.json": {status: 400, problem: "idempotency-key-invalid", contentType: "application/problem+json"},
+	"json-member-case.json":           {status: 400, problem: "malformed", contentType: "application/problem+json"},
 }
 
 func loadEvent(t *testing.T, path string) events.APIGatewayV2HTTPRequest {
