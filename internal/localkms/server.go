@@ -59,10 +59,32 @@ type Principal struct {
 	Allow           []Grant `json:"allow"`
 }
 
-// Grant allows actions ("kms:Decrypt", or "kms:*") on keys (aliases, or "*").
+// Grant allows actions ("kms:Decrypt", or "kms:*") on keys (aliases, or
+// "*"). Context pins encryption context values, as a key policy's
+// StringEquals on kms:EncryptionContext:<name> does: a request whose
+// encryption context lacks a pinned name, or has another value for it, is
+// not covered by the grant.
 type Grant struct {
-	Actions []string `json:"actions"`
-	Keys    []string `json:"keys"`
+	Actions []string          `json:"actions"`
+	Keys    []string          `json:"keys"`
+	Context map[string]string `json:"context,omitempty"`
+}
+
+// covers reports whether g allows action on the key with that alias, for a
+// request with encryption context ec.
+func (g Grant) covers(action, alias string, ec map[string]string) bool {
+	if !slices.Contains(g.Actions, action) && !slices.Contains(g.Actions, "kms:*") {
+		return false
+	}
+	if !slices.Contains(g.Keys, alias) && !slices.Contains(g.Keys, "*") {
+		return false
+	}
+	for name, want := range g.Context {
+		if got, ok := ec[name]; !ok || got != want {
+			return false
+		}
+	}
+	return true
 }
 
 // LoadConfig reads a seed file.
@@ -363,11 +385,11 @@ func mac(key []byte, data string) []byte {
 	return h.Sum(nil)
 }
 
-// authorize checks that p may perform action on k.
-func (s *Server) authorize(p Principal, action string, k *key) *apiError {
+// authorize checks that p may perform action on k with encryption context
+// ec (nil for operations without one).
+func (s *Server) authorize(p Principal, action string, k *key, ec map[string]string) *apiError {
 	for _, g := range p.Allow {
-		if (slices.Contains(g.Actions, action) || slices.Contains(g.Actions, "kms:*")) &&
-			(slices.Contains(g.Keys, k.Alias) || slices.Contains(g.Keys, "*")) {
+		if g.covers(action, k.Alias, ec) {
 			return nil
 		}
 	}
@@ -392,7 +414,7 @@ func field[T any](in map[string]json.RawMessage, name string, required bool) (T,
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
-func (s *Server) keyFor(p Principal, in map[string]json.RawMessage, action string) (*key, *apiError) {
+func (s *Server) keyFor(p Principal, in map[string]json.RawMessage, action string, ec map[string]string) (*key, *apiError) {
 	ref, aerr := field[string](in, "KeyId", true)
 	if aerr != nil {
 		return nil, aerr
@@ -401,7 +423,7 @@ func (s *Server) keyFor(p Principal, in map[string]json.RawMessage, action strin
 	if k == nil {
 		return nil, errf("NotFoundException", "Key '%s' does not exist", ref)
 	}
-	return k, s.authorize(p, action, k)
+	return k, s.authorize(p, action, k, ec)
 }
 
 func (s *Server) generateDataKey(p Principal, in map[string]json.RawMessage, withPlaintext bool) (any, *apiError) {
@@ -409,7 +431,11 @@ func (s *Server) generateDataKey(p Principal, in map[string]json.RawMessage, wit
 	if !withPlaintext {
 		action = "kms:GenerateDataKeyWithoutPlaintext"
 	}
-	k, aerr := s.keyFor(p, in, action)
+	ec, aerr := field[map[string]string](in, "EncryptionContext", false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	k, aerr := s.keyFor(p, in, action, ec)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -424,10 +450,6 @@ func (s *Server) generateDataKey(p Principal, in map[string]json.RawMessage, wit
 	default:
 		return nil, errf("ValidationException", "specify either KeySpec (AES_256 or AES_128) or NumberOfBytes (1-1024)")
 	}
-	ec, aerr := field[map[string]string](in, "EncryptionContext", false)
-	if aerr != nil {
-		return nil, aerr
-	}
 	plain := make([]byte, n)
 	if _, err := rand.Read(plain); err != nil {
 		return nil, errf("KMSInternalException", "no randomness")
@@ -441,7 +463,11 @@ func (s *Server) generateDataKey(p Principal, in map[string]json.RawMessage, wit
 }
 
 func (s *Server) encrypt(p Principal, in map[string]json.RawMessage) (any, *apiError) {
-	k, aerr := s.keyFor(p, in, "kms:Encrypt")
+	ec, aerr := field[map[string]string](in, "EncryptionContext", false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	k, aerr := s.keyFor(p, in, "kms:Encrypt", ec)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -451,10 +477,6 @@ func (s *Server) encrypt(p Principal, in map[string]json.RawMessage) (any, *apiE
 	}
 	if len(plain) == 0 || len(plain) > 4096 {
 		return nil, errf("ValidationException", "plaintext must be 1 to 4096 bytes")
-	}
-	ec, aerr := field[map[string]string](in, "EncryptionContext", false)
-	if aerr != nil {
-		return nil, aerr
 	}
 	return map[string]any{"CiphertextBlob": seal(k, plain, ec), "KeyId": s.arn(k)}, nil
 }
@@ -481,7 +503,7 @@ func (s *Server) decrypt(p Principal, in map[string]json.RawMessage) (any, *apiE
 			return nil, errf("IncorrectKeyException", "the key ID in the request does not identify the key that encrypted the ciphertext")
 		}
 	}
-	if aerr := s.authorize(p, "kms:Decrypt", k); aerr != nil {
+	if aerr := s.authorize(p, "kms:Decrypt", k, ec); aerr != nil {
 		return nil, aerr
 	}
 	plain, err := gcm(k).Open(nil, nonce, ct, contextAAD(ec))
@@ -492,7 +514,7 @@ func (s *Server) decrypt(p Principal, in map[string]json.RawMessage) (any, *apiE
 }
 
 func (s *Server) describeKey(p Principal, in map[string]json.RawMessage) (any, *apiError) {
-	k, aerr := s.keyFor(p, in, "kms:DescribeKey")
+	k, aerr := s.keyFor(p, in, "kms:DescribeKey", nil)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -71,8 +71,9 @@ func TestGrantsAndContext(t *testing.T) {
 	}{
 		{"sales decrypts with the right context", sales, ec, ""},
 		{"intake may not decrypt", intake, ec, "AccessDeniedException"},
-		{"wrong context fails", sales, map[string]string{"kehu:table": "t", "kehu:tier": "restricted"}, "InvalidCiphertextException"},
-		{"missing context fails", sales, nil, "InvalidCiphertextException"},
+		{"another tier in the context is denied (the grant pins kehu:tier)", sales, map[string]string{"kehu:table": "t", "kehu:tier": "restricted"}, "AccessDeniedException"},
+		{"missing context is denied", sales, nil, "AccessDeniedException"},
+		{"another table fails to decrypt (bound as authenticated data)", sales, map[string]string{"kehu:table": "u", "kehu:tier": "confidential"}, "InvalidCiphertextException"},
 		{"unknown credential", client(ts.URL, "NOPE", "x"), ec, "UnrecognizedClientException"},
 		{"wrong secret", client(ts.URL, "LOCALSALES", "wrong"), ec, "InvalidSignatureException"},
 	}
@@ -89,11 +90,12 @@ func TestGrantsAndContext(t *testing.T) {
 	}
 
 	t.Run("restricted key denied to sales", func(t *testing.T) {
-		rk, err := intake.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String("alias/kehu-restricted"), KeySpec: "AES_256", EncryptionContext: ec})
+		rec := map[string]string{"kehu:table": "t", "kehu:tier": "restricted"}
+		rk, err := intake.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String("alias/kehu-restricted"), KeySpec: "AES_256", EncryptionContext: rec})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = sales.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: rk.CiphertextBlob, EncryptionContext: ec})
+		_, err = sales.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: rk.CiphertextBlob, EncryptionContext: rec})
 		if code(err) != "AccessDeniedException" {
 			t.Fatalf("got %v, want AccessDeniedException", err)
 		}
@@ -111,7 +113,7 @@ func TestGrantsAndContext(t *testing.T) {
 func TestKeysPersist(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	ec := map[string]string{"a": "b"}
+	ec := map[string]string{"kehu:table": "t", "kehu:tier": "confidential"}
 	first := newServer(t, dir)
 	dk, err := client(first.URL, "LOCALINTAKE", "local-intake-secret").GenerateDataKey(ctx,
 		&kms.GenerateDataKeyInput{KeyId: aws.String("alias/kehu-confidential"), KeySpec: "AES_256", EncryptionContext: ec})
@@ -125,5 +127,82 @@ func TestKeysPersist(t *testing.T) {
 	}
 	if !bytes.Equal(out.Plaintext, dk.Plaintext) {
 		t.Fatal("plaintext differs after restart")
+	}
+}
+
+// A grant's context pins encryption context values the way a key policy's
+// StringEquals on kms:EncryptionContext:<name> does; each case has its
+// negative twin.
+func TestGrantContextPins(t *testing.T) {
+	ts := newServer(t, "")
+	ctx := context.Background()
+	intake := client(ts.URL, "LOCALINTAKE", "local-intake-secret")
+	setup := client(ts.URL, "LOCALSETUP", "local-setup-secret")
+	analyst := client(ts.URL, "LOCALANALYST", "local-analyst-secret")
+	tier := func(tier string) map[string]string { return map[string]string{"kehu:table": "t", "kehu:tier": tier} }
+	bidx := map[string]string{"kehu:table": "t", "kehu:purpose": "blind-index"}
+
+	generate := []struct {
+		name   string
+		client *kms.Client
+		key    string
+		ec     map[string]string
+		want   string
+	}{
+		{"intake: confidential key, confidential tier", intake, "alias/kehu-confidential", tier("confidential"), ""},
+		{"intake: confidential key, restricted tier", intake, "alias/kehu-confidential", tier("restricted"), "AccessDeniedException"},
+		{"intake: restricted key, restricted tier", intake, "alias/kehu-restricted", tier("restricted"), ""},
+		{"intake: restricted key, confidential tier", intake, "alias/kehu-restricted", tier("confidential"), "AccessDeniedException"},
+		{"intake: tier key without a tier", intake, "alias/kehu-restricted", map[string]string{"kehu:table": "t"}, "AccessDeniedException"},
+		{"intake: tier key without any context", intake, "alias/kehu-confidential", nil, "AccessDeniedException"},
+		{"analyst: no KMS at all", analyst, "alias/kehu-confidential", tier("confidential"), "AccessDeniedException"},
+	}
+	for _, tc := range generate {
+		t.Run("GenerateDataKey "+tc.name, func(t *testing.T) {
+			_, err := tc.client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String(tc.key), KeySpec: "AES_256", EncryptionContext: tc.ec})
+			if got := code(err); got != tc.want {
+				t.Fatalf("error code %q, want %q (err %v)", got, tc.want, err)
+			}
+		})
+	}
+
+	wrap := []struct {
+		name string
+		ec   map[string]string
+		want string
+	}{
+		{"setup wraps the blind-index secret", bidx, ""},
+		{"setup: another purpose", map[string]string{"kehu:table": "t", "kehu:purpose": "links"}, "AccessDeniedException"},
+		{"setup: no purpose", map[string]string{"kehu:table": "t"}, "AccessDeniedException"},
+	}
+	for _, tc := range wrap {
+		t.Run("GenerateDataKeyWithoutPlaintext "+tc.name, func(t *testing.T) {
+			_, err := setup.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String("alias/kehu-blind-index"), KeySpec: "AES_256", EncryptionContext: tc.ec})
+			if got := code(err); got != tc.want {
+				t.Fatalf("error code %q, want %q (err %v)", got, tc.want, err)
+			}
+		})
+	}
+
+	secret, err := setup.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String("alias/kehu-blind-index"), KeySpec: "AES_256", EncryptionContext: bidx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unwrap := []struct {
+		name   string
+		client *kms.Client
+		want   string
+	}{
+		{"intake unwraps it", intake, ""},
+		{"setup cannot unwrap what it made", setup, "AccessDeniedException"},
+		{"analyst cannot unwrap it", analyst, "AccessDeniedException"},
+	}
+	for _, tc := range unwrap {
+		t.Run("Decrypt blind-index secret: "+tc.name, func(t *testing.T) {
+			_, err := tc.client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: secret.CiphertextBlob, EncryptionContext: bidx})
+			if got := code(err); got != tc.want {
+				t.Fatalf("error code %q, want %q (err %v)", got, tc.want, err)
+			}
+		})
 	}
 }

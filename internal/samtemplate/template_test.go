@@ -12,9 +12,9 @@ import (
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/global"
-	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
+	"github.com/kehu-dev/kehu/internal/setup"
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/store"
 )
@@ -64,12 +64,21 @@ func open(t *testing.T) *cloudformation.Template {
 	return tpl
 }
 
-func globalEnv(t *testing.T, tpl *cloudformation.Template) map[string]string {
-	fn, ok := tpl.Globals["Function"].(*global.Function)
-	if !ok || fn.Environment == nil {
-		return map[string]string{}
-	}
-	return fn.Environment.Variables
+// Each function's own code decides which variables it reads: declare it
+// here for every function in the template.
+var functionEnv = map[string]struct {
+	required, optional []string
+}{
+	"FormIntakeFunction": {config.Required, config.Optional},
+	"SetupFunction":      {setup.Env, nil},
+}
+
+// What each variable must point at, wherever it is set.
+var envValues = map[string]string{
+	config.EnvTable:           "Ref:CustomerTable",
+	config.EnvConfidentialKey: "GetAtt:ConfidentialKey.Arn",
+	config.EnvRestrictedKey:   "GetAtt:RestrictedKey.Arn",
+	config.EnvBlindIndexKey:   "GetAtt:BlindIndexKey.Arn",
 }
 
 func TestFunctionsBuildAndConfigure(t *testing.T) {
@@ -82,7 +91,9 @@ func TestFunctionsBuildAndConfigure(t *testing.T) {
 	if len(fns) == 0 {
 		t.Fatal("no functions in template.yaml")
 	}
-	known := append(slices.Clone(config.Required), config.Optional...)
+	if g, ok := tpl.Globals["Function"].(*global.Function); ok && g.Environment != nil && len(g.Environment.Variables) > 0 {
+		t.Errorf("Globals set environment variables %v for every function; set each function's own", g.Environment.Variables)
+	}
 	for name, fn := range fns {
 		t.Run(name, func(t *testing.T) {
 			if fn.AWSCloudFormationMetadata["BuildMethod"] != "makefile" {
@@ -97,110 +108,28 @@ func TestFunctionsBuildAndConfigure(t *testing.T) {
 			if err != nil || !strings.Contains(string(main), "package main") || !strings.Contains(string(main), "lambda.Start(") {
 				t.Fatalf("%s/main.go is not a Lambda main package: %v", target[1], err)
 			}
-			env := globalEnv(t, tpl)
-			if fn.Environment != nil {
-				for k, v := range fn.Environment.Variables {
-					env[k] = v
-				}
+			want, ok := functionEnv[name]
+			if !ok {
+				t.Fatalf("declare in functionEnv which environment variables %s's code reads", name)
 			}
-			for _, v := range config.Required {
+			env := map[string]string{}
+			if fn.Environment != nil {
+				env = fn.Environment.Variables
+			}
+			for _, v := range want.required {
 				if env[v] == "" {
 					t.Errorf("environment variable %s is not set", v)
 				}
 			}
-			for v := range env {
-				if !slices.Contains(known, v) {
+			for v, value := range env {
+				if !slices.Contains(want.required, v) && !slices.Contains(want.optional, v) {
 					t.Errorf("environment variable %s is set but the code never reads it", v)
 				}
-			}
-			if env[config.EnvTable] != "Ref:CustomerTable" {
-				t.Errorf("TABLE_NAME is %q", env[config.EnvTable])
-			}
-		})
-	}
-}
-
-type statement struct {
-	Effect    string
-	Actions   []string
-	Resources []string
-	Condition map[string]interface{}
-}
-
-func statements(t *testing.T, fn *serverless.Function) []statement {
-	t.Helper()
-	if fn.Policies == nil || fn.Policies.IAMPolicyDocumentArray == nil {
-		t.Fatal("function has no inline policy document")
-	}
-	var out []statement
-	for _, doc := range *fn.Policies.IAMPolicyDocumentArray {
-		for _, raw := range doc.Statement {
-			m, _ := raw.(map[string]interface{})
-			s := statement{Effect: fmt.Sprint(m["Effect"]), Actions: strs(m["Action"]), Resources: strs(m["Resource"])}
-			s.Condition, _ = m["Condition"].(map[string]interface{})
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func strs(v interface{}) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []interface{}:
-		var out []string
-		for _, e := range x {
-			out = append(out, fmt.Sprint(e))
-		}
-		return out
-	}
-	return nil
-}
-
-// The intake functions may generate data keys under the tier keys but hold
-// no kms:Decrypt on them; nothing gets kms:* or a wildcard resource.
-func TestIntakeCannotDecryptTiers(t *testing.T) {
-	tpl := open(t)
-	tierKeys := []string{"GetAtt:ConfidentialKey.Arn", "GetAtt:RestrictedKey.Arn"}
-	intakeFns := 0
-	for name, fn := range tpl.GetAllServerlessFunctionResources() {
-		t.Run(name, func(t *testing.T) {
-			isIntake := false
-			for _, ev := range fn.Events {
-				isIntake = isIntake || ev.Type == "HttpApi"
-			}
-			generates := false
-			for _, s := range statements(t, fn) {
-				for _, r := range s.Resources {
-					if r == "*" && s.Effect == "Allow" {
-						t.Errorf("statement allows %v on every resource", s.Actions)
-					}
-				}
-				for _, a := range s.Actions {
-					if a == "kms:*" || a == "*" || a == "dynamodb:*" {
-						t.Errorf("wildcard action %s", a)
-					}
-					for _, r := range s.Resources {
-						if isIntake && slices.Contains(tierKeys, r) && (strings.HasPrefix(a, "kms:Decrypt") || a == "kms:ReEncrypt*" || a == "kms:ReEncryptFrom") {
-							t.Errorf("intake function holds %s on %s", a, r)
-						}
-						if slices.Contains(tierKeys, r) && a == "kms:GenerateDataKey" {
-							generates = true
-						}
-					}
-				}
-			}
-			if isIntake {
-				intakeFns++
-				if !generates {
-					t.Error("intake function cannot generate data keys under the tier keys")
+				if w, ok := envValues[v]; ok && value != w {
+					t.Errorf("%s is %q, want %q", v, value, w)
 				}
 			}
 		})
-	}
-	if intakeFns == 0 {
-		t.Fatal("no intake function found")
 	}
 }
 

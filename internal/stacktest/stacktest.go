@@ -83,7 +83,7 @@ func New(t testing.TB) *Stack {
 }
 
 // AWS returns an SDK configuration signed as a principal of local/kms.json
-// (kehu-intake, kehu-admin, kehu-sales, kehu-compliance).
+// (kehu-intake, kehu-setup, kehu-admin, kehu-sales, kehu-compliance, kehu-analyst).
 func (s *Stack) AWS(t testing.TB, principal string) aws.Config {
 	t.Helper()
 	cfg, err := s.kms.AWS(context.Background(), principal)

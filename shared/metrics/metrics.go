@@ -35,7 +35,15 @@ type Count struct {
 	Unit  string // "Count" when empty
 }
 
-// Emit writes one EMF line with the given dimensions (function is always one).
+// Rollup is the dimension set every line that has an outcome is also
+// published under, whatever other dimensions it carries: CloudWatch matches
+// a metric's exact dimension set, so an alarm on {function, outcome} sees a
+// line only if the line names that set.
+var Rollup = []string{"function", "outcome"}
+
+// Emit writes one EMF line with the given dimensions (function is always
+// one). The line's metrics are published under the full set of dimensions
+// and, when that has more than function and outcome, under Rollup as well.
 func (e *Emitter) Emit(dims map[string]string, counts ...Count) {
 	if e == nil || len(counts) == 0 {
 		return
@@ -43,8 +51,15 @@ func (e *Emitter) Emit(dims map[string]string, counts ...Count) {
 	doc := map[string]any{"function": e.function}
 	keys := []string{"function"}
 	for _, k := range slices.Sorted(maps.Keys(dims)) {
+		if k == "function" {
+			continue // the emitter's own function name wins
+		}
 		doc[k] = dims[k]
 		keys = append(keys, k)
+	}
+	sets := [][]string{keys}
+	if _, ok := dims["outcome"]; ok && len(keys) > len(Rollup) {
+		sets = [][]string{slices.Clone(Rollup), keys}
 	}
 	defs := make([]map[string]string, 0, len(counts))
 	for _, c := range counts {
@@ -58,7 +73,7 @@ func (e *Emitter) Emit(dims map[string]string, counts ...Count) {
 	doc["_aws"] = map[string]any{
 		"Timestamp": e.now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace": Namespace, "Dimensions": [][]string{keys}, "Metrics": defs,
+			"Namespace": Namespace, "Dimensions": sets, "Metrics": defs,
 		}},
 	}
 	line, err := json.Marshal(doc)
