@@ -42,6 +42,9 @@ size: ## bootstrap sizes for linux/arm64
 fuzz: ## run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 20s ./shared/envelope/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 20s ./shared/httpapi/
+	$(GO) test -run '^$$' -fuzz FuzzJSONEscapes -fuzztime 20s ./shared/httpapi/
+	$(GO) test -run '^$$' -fuzz FuzzNormalise -fuzztime 20s ./shared/customer/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 20s ./shared/webhook/
 
 # sam build calls build-<LogicalId> with ARTIFACTS_DIR set (BuildMethod: makefile).
 build-FormIntakeFunction:
