@@ -35,8 +35,14 @@ func functionNames(t *testing.T) []string {
 // handlerSource is the Go source of the functions and the packages they share.
 func handlerSource(t *testing.T) string {
 	t.Helper()
-	var b strings.Builder
-	for _, glob := range []string{"../../shared/*/*.go", "../../functions/*/*.go"} {
+	return string(bytes.Join(sources(t, "../../shared/*/*.go", "../../functions/*/*.go"), nil))
+}
+
+// sources reads the non-test Go files the globs match.
+func sources(t *testing.T, globs ...string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, glob := range globs {
 		files, _ := filepath.Glob(glob)
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {
@@ -46,10 +52,10 @@ func handlerSource(t *testing.T) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b.Write(src)
+			out = append(out, src)
 		}
 	}
-	return b.String()
+	return out
 }
 
 // CloudWatch matches a metric's exact dimension set. Each alarm on kehu's

@@ -1,8 +1,6 @@
 package samtemplate
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -220,17 +218,9 @@ func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 // owner write it: a new kind of item cannot arrive without someone deciding
 // who may write it, nor be refused in production for want of a grant.
 func TestEveryPartitionHasAnOwner(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/store/*.go")
 	pk := regexp.MustCompile(`(?:PK\s*=\s*|\breturn\s+)"([A-Z][A-Z_]*#?)"`)
 	found := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, src := range sources(t, "../../shared/store/*.go") {
 		for _, m := range pk.FindAllSubmatch(src, -1) {
 			found[string(m[1])] = true
 		}
