@@ -111,8 +111,11 @@ func (ix *Index) Identity(kind customer.IdentityKind, normalised string) string 
 // beside the value's reference so that a later submission can be told to
 // agree or disagree with it without decrypting anything. 72 bits: a
 // collision only hides one disagreement from review.
-func (ix *Index) Fingerprint(field, normalised string) string {
-	return ix.Hash(fingerprint, field+"\x00"+normalised)[:12]
+//
+// Bound to the customer, so equal values of two customers cannot be told
+// apart.
+func (ix *Index) Fingerprint(customerID, field, normalised string) string {
+	return ix.Hash(fingerprint, customerID+"\x00"+field+"\x00"+normalised)[:12]
 }
 
 // Request returns the keyed hash that identifies a request's content for

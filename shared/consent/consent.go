@@ -169,6 +169,10 @@ type State struct {
 	Granted bool      `dynamodbav:"granted" json:"granted"`
 	Notice  string    `dynamodbav:"notice" json:"notice"`
 	At      time.Time `dynamodbav:"at,unixtime" json:"at"`
+	// Trust of the submission that recorded it (customer.Trust): an
+	// anonymous grant never overwrites what the customer or a trusted
+	// system recorded.
+	Trust string `dynamodbav:"trust,omitempty" json:"trust,omitempty"`
 }
 
 func dedupe(ps []Purpose) []Purpose {

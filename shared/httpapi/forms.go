@@ -37,9 +37,11 @@ func (h *FormIntake) service(ctx context.Context) (*intake.Service, func() int64
 	return h.Wiring.Get(ctx)
 }
 
+// created is a 201's body. It names the submission only: the customer a
+// submission was attached to is not the sender's to know (two posts naming
+// an email and a phone would otherwise prove they belong to one person).
 type created struct {
 	SubmissionID string `json:"submission_id"`
-	CustomerID   string `json:"customer_id"`
 }
 
 // Handle answers one request. It never returns an error: every failure is
@@ -177,7 +179,7 @@ func (h *FormIntake) handle(ctx context.Context, svc *intake.Service, req *event
 		resp.Body = thanksPage(def)
 		return resp, nil
 	}
-	body, _ := json.Marshal(created{SubmissionID: res.SubmissionID, CustomerID: res.CustomerID})
+	body, _ := json.Marshal(created{SubmissionID: res.SubmissionID})
 	resp.StatusCode = http.StatusCreated
 	resp.Headers["Content-Type"] = "application/json"
 	resp.Body = string(body)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ type Store interface {
 	Acquire(ctx context.Context, keyHash, requestHash, owner string, now time.Time, lease, keep time.Duration) (*store.Idempotency, error)
 	Release(ctx context.Context, keyHash, owner string) error
 	Commit(ctx context.Context, c store.Commit) error
+	PutQuarantine(ctx context.Context, q store.Quarantined, d store.Delivery, keys []store.DataKey) error
+	DeliverySeen(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // Sealer encrypts one value for its tier.
@@ -87,6 +90,21 @@ type Submission struct {
 	Subject string
 	// Basis overrides the definition's legal basis ("" keeps it).
 	Basis consent.Basis
+
+	// Interaction, for a message from a chat tool: kept on the customer's
+	// ledger entry, its text sealed like a confidential field.
+	Interaction *Interaction
+	// Delivery, for a provider's event: a keyed hash of source and event
+	// id, recorded in the same transaction; store.ErrDuplicate if taken.
+	Delivery string
+}
+
+// Interaction is one message between a person and the company.
+type Interaction struct {
+	Source, Provider, Conversation, Direction string
+	At                                        time.Time
+	Text                                      string
+	Attachments                               []string
 }
 
 // Result is the outcome of an accepted submission.
@@ -247,8 +265,8 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 
 	w := write{def: def, trust: trust, subject: sub.Subject, basis: req.Basis, req: req, needs: needs, grant: sub.Consent,
 		values: values, granted: granted, notice: sub.Consent.Notice, subID: s.NewSubID(), now: now,
-		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent)}
-	w.facts = s.facts(values)
+		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent), interaction: sub.Interaction, delivery: sub.Delivery}
+	w.facts = s.facts(values, &w)
 
 	if sub.IdempotencyKeySent || key != "" {
 		reqHash := s.Index.Request(w.canonical())
@@ -281,8 +299,11 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 	}
 
 	for attempt := 0; attempt < max(1, s.Attempts); attempt++ {
+		// Each attempt is a transaction of its own (other items, read
+		// again): its own client request token.
+		w.token = strings.ReplaceAll(w.subID, "-", "") + "-" + strconv.Itoa(attempt)
 		res, err := s.commit(ctx, w)
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrDuplicate) {
 			continue
 		}
 		return res, err
@@ -307,6 +328,10 @@ type write struct {
 	now     time.Time
 	proof   string
 	held    *store.IdempotencyDone
+
+	interaction *Interaction
+	delivery    string
+	token       string
 }
 
 // canonical is the request's content for its idempotency hash: the same
@@ -335,10 +360,42 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	}
 	c := p.commit
 	c.At = w.now
-	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: consent.Granted, Basis: w.basis, Trust: w.trust,
+	action := consent.Granted
+	if len(w.granted) == 0 {
+		action = "" // processing rests on another basis and nothing was consented to
+	}
+	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: action, Basis: w.basis, Trust: w.trust,
 		Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
 		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields}
 	newKeys := map[string]store.DataKey{}
+	seal := func(attribute string, tier customer.Tier, plaintext string) ([]byte, error) {
+		sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: store.ValueAttribute(w.subID, attribute), Tier: tier}, []byte(plaintext))
+		if err != nil {
+			return nil, err
+		}
+		if _, known := s.stored.Load(sealed.Ref); !known {
+			newKeys[sealed.Ref] = store.DataKey{Ref: sealed.Ref, Tier: tier, Wrapped: sealed.Wrapped}
+		}
+		return sealed.Blob, nil
+	}
+	if in := w.interaction; in != nil {
+		c.Entry.Interaction = &store.Interaction{Source: in.Source, Provider: in.Provider, Conversation: in.Conversation,
+			Direction: in.Direction, At: in.At.UTC(), Attachments: in.Attachments}
+		if in.Text != "" {
+			tier := customer.Confidential // free text of chats (DESIGN.md)
+			if p.child {
+				tier = customer.Restricted
+			}
+			blob, err := seal(store.InteractionText, tier, in.Text)
+			if err != nil {
+				return Result{}, err
+			}
+			c.Entry.Interaction.Text = blob
+		}
+	}
+	if w.delivery != "" {
+		c.Delivery = &store.Delivery{Key: w.delivery}
+	}
 	for _, v := range w.values {
 		tier := v.Tier
 		if p.child {
@@ -351,25 +408,17 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 			c.Entry.Plain[v.Name] = v.Value
 			continue
 		}
-		sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID,
-			Attribute: store.ValueAttribute(w.subID, v.Name), Tier: tier}, []byte(v.Value))
+		blob, err := seal(v.Name, tier, v.Value)
 		if err != nil {
 			return Result{}, err
 		}
 		if c.Entry.Sealed == nil {
 			c.Entry.Sealed = map[string][]byte{}
 		}
-		c.Entry.Sealed[v.Name] = sealed.Blob
-		if _, known := s.stored.Load(sealed.Ref); !known {
-			newKeys[sealed.Ref] = store.DataKey{Ref: sealed.Ref, Tier: tier, Wrapped: sealed.Wrapped}
-		}
+		c.Entry.Sealed[v.Name] = blob
 	}
 	for _, ref := range slices.Sorted(maps.Keys(newKeys)) {
 		c.DataKeys = append(c.DataKeys, newKeys[ref])
-	}
-	c.Consent = map[consent.Purpose]consent.State{}
-	for _, pp := range w.granted {
-		c.Consent[pp] = consent.State{Granted: true, Notice: w.notice, At: w.now}
 	}
 	days := w.def.ReviewAfterDays
 	if days <= 0 {
@@ -379,7 +428,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		c.ReviewDueAt = w.now.AddDate(0, 0, days) // the details were just given or confirmed
 	}
 	c.Confirmed = w.trust == customer.Proven
-	c.Idempotency = w.held
+	c.Idempotency, c.Token = w.held, w.token
 	// From here on the outcome must not depend on the client: a client that
 	// hangs up does not cancel a transaction that may already be applied.
 	cctx, cancel := commitContext(ctx, s.CommitTimeout)

@@ -5,38 +5,41 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
-// facts are what the trust rules need to know of a submission, none of it
-// personal data: its identifiers' blind-index refs and its other values'
-// fingerprints.
+// facts are what the trust rules need to know of a submission: its
+// identifiers' blind-index refs, and its other values (fingerprinted for
+// the customer they are compared with).
 type facts struct {
 	ids    []store.IndexRef // in match priority order
 	fields []fieldFact      // non-identifier values
+	// birthday is the age a submitted birthday gives (-1: none).
+	age int
 }
 
 type fieldFact struct {
-	name        string
-	tier        customer.Tier
-	value       string // plain, for the general tier only
-	fingerprint string
+	name  string
+	tier  customer.Tier
+	value string // normalised; fingerprinted, never stored by the plan except general-tier values
 }
 
-func (s *Service) facts(values []form.Value) facts {
-	var f facts
+func (s *Service) facts(values []form.Value, w *write) facts {
+	f := facts{age: -1}
 	for _, v := range values {
 		if id, ok := customer.IdentityOfField(v.Name); ok {
 			f.ids = append(f.ids, store.IndexRef{Kind: id.Kind, Hash: s.Index.Identity(id.Kind, v.Value)})
 			continue
 		}
-		ff := fieldFact{name: v.Name, tier: v.Tier, fingerprint: s.Index.Fingerprint(v.Name, v.Value)}
-		if v.Tier == customer.General {
-			ff.value = v.Value
+		if v.Name == "birthday" {
+			if age, ok := customer.AgeOn(v.Value, w.now); ok {
+				f.age = age
+			}
 		}
-		f.fields = append(f.fields, ff)
+		f.fields = append(f.fields, fieldFact{name: v.Name, tier: v.Tier, value: v.Value})
 	}
 	slices.SortStableFunc(f.ids, func(a, b store.IndexRef) int { return a.Kind.Priority() - b.Kind.Priority() })
 	return f
@@ -50,35 +53,35 @@ type plan struct {
 	heldFields  []string
 }
 
-// plan reads what the rules need (the blind index, the matched profile)
-// and decides.
+// plan reads what the rules need (the blind index, the profiles it points
+// to) and decides.
 func (s *Service) plan(ctx context.Context, w write) (plan, error) {
 	owners, err := s.Store.Lookup(ctx, w.facts.ids...)
 	if err != nil {
 		return plan{}, err
 	}
-	candidate := w.subject
-	if candidate == "" {
-		if distinct := ownersOf(w.facts.ids, owners); len(distinct) == 1 {
-			candidate = distinct[0]
-		}
-	}
-	var head *store.Profile
+	heads := map[string]*store.Profile{}
 	stale := ""
-	if candidate != "" {
-		head, err = s.Store.ProfileHead(ctx, candidate)
+	candidates := ownersOf(w.facts.ids, owners)
+	if w.subject != "" && !slices.Contains(candidates, w.subject) {
+		candidates = append([]string{w.subject}, candidates...)
+	}
+	for _, id := range candidates {
+		head, err := s.Store.ProfileHead(ctx, id)
 		switch {
-		case errors.Is(err, store.ErrNotFound) && w.subject != "":
+		case errors.Is(err, store.ErrNotFound) && id == w.subject:
 			return plan{}, ErrSubjectNotFound
 		case errors.Is(err, store.ErrNotFound):
 			// The index points to a profile that is gone (erased): its
 			// entries may be taken over by a new customer.
-			head, stale = nil, candidate
+			stale = id
 		case err != nil:
 			return plan{}, err
+		default:
+			heads[id] = head
 		}
 	}
-	return decide(w, owners, head, stale, s.NewID()), nil
+	return decide(w, owners, heads, stale, s.NewID(), s.Index.Fingerprint), nil
 }
 
 func ownersOf(refs []store.IndexRef, owners map[store.IndexRef]string) []string {
@@ -91,24 +94,42 @@ func ownersOf(refs []store.IndexRef, owners map[store.IndexRef]string) []string 
 	return out
 }
 
+// anchors reports whether the customer holds an identifier of kind that
+// speaks for them: one a trusted system set or a click verified, one that
+// created the customer, or one the customer added through a proven link.
+// An identifier an anonymous post added does not: it cannot claim the
+// customer's empty slot and turn their own next address into a dispute.
+func anchors(head *store.Profile, kind customer.IdentityKind) bool {
+	for _, k := range head.IdentifiersOf(kind) {
+		if x := head.IDs[k]; x.Indexed && (x.Verified || x.Confirmable) {
+			return true
+		}
+	}
+	return false
+}
+
 // decide applies the trust rules (README, "Identity and trust"). It is pure:
-// owners are the blind index's answers, head the profile of the customer
-// the submission would attach to (nil for none), stale an erased customer
-// whose index entries may be taken over, newID the id a new customer gets.
+// owners are the blind index's answers, heads the profiles they (and the
+// subject) point to, stale an erased customer whose index entries may be
+// taken over, newID the id a new customer gets, fingerprint the keyed hash
+// values are compared by.
 //
 //   - A proven or trusted submission naming its subject attaches to it.
 //   - Otherwise one matched customer is the target, unless an asserted
 //     submission disagrees with it: it brings an identifier of a kind the
-//     customer already has, with another value (same phone, a different
-//     email on file). Then, as when its identifiers point to two
-//     customers, nothing of theirs changes: the submission becomes a
-//     customer of its own, and the question goes to review.
-//   - Identifiers are only ever added: an identifier another customer
-//     holds is kept on this one unindexed, never re-pointed.
+//     customer already holds (and that speaks for them) with another
+//     value. Then, as when its identifiers point to two customers, nothing
+//     of theirs changes: the submission becomes a customer of its own, and
+//     the question goes to review.
+//   - Identifiers are only ever added: one another customer holds is kept
+//     on this one unindexed, never re-pointed.
 //   - A value replaces the current one only if its trust may (an asserted
 //     value never replaces one the customer confirmed or a trusted system
 //     set); otherwise it is held, kept in the ledger, and reviewed.
-func decide(w write, owners map[store.IndexRef]string, head *store.Profile, stale, newID string) plan {
+//   - A child's status is never lost: a submission that touches a child
+//     customer in any way (attached, or disagreeing with one) is a child's.
+func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.Profile, stale, newID string,
+	fingerprint func(customerID, field, value string) string) plan {
 	var p plan
 	c := store.Commit{Fields: map[string]store.FieldRef{}, General: map[string]string{}, IDs: map[string]store.Identifier{},
 		StaleIndexOwner: stale}
@@ -116,13 +137,24 @@ func decide(w write, owners map[store.IndexRef]string, head *store.Profile, stal
 	if stale != "" {
 		distinct = slices.DeleteFunc(distinct, func(o string) bool { return o == stale })
 	}
+	var head *store.Profile
+	switch {
+	case w.subject != "":
+		head = heads[w.subject]
+	case len(distinct) == 1:
+		head = heads[distinct[0]]
+	}
 	disagree := len(distinct) > 1 && w.subject == ""
 	if head != nil && w.subject == "" && w.trust == customer.Asserted {
 		for _, r := range w.facts.ids {
-			if owners[r] == "" && len(head.IdentifiersOf(r.Kind)) > 0 {
+			if owners[r] == "" && anchors(head, r.Kind) {
 				disagree = true
 			}
 		}
+	}
+	touchesChild := false
+	for _, h := range heads {
+		touchesChild = touchesChild || h.Child()
 	}
 	if disagree {
 		head = nil
@@ -161,21 +193,20 @@ func decide(w write, owners map[store.IndexRef]string, head *store.Profile, stal
 		}
 	}
 
-	p.child = w.needs.Child || (head != nil && head.Child())
-	if w.needs.Child && (head == nil || !head.Child()) {
-		c.AgeBand = customer.AgeBandChild
-		c.ClearGeneral = head != nil // a child's general fields are restricted too
-	}
+	wasChild := head != nil && head.Child()
 	for _, f := range w.facts.fields {
+		fp := fingerprint(c.CustomerID, f.name, f.value)
 		var cur store.FieldRef
 		var has bool
 		if head != nil {
 			cur, has = head.Fields[f.name]
 		}
 		switch {
-		case has && cur.Fingerprint == f.fingerprint:
+		case has && cur.Fingerprint == fp && (wasChild || !childOf(w, touchesChild, head)):
 			// The same value again: it keeps pointing where it came from;
 			// the customer or a trusted system repeating it confirms it.
+			// (Not when the customer just turned out to be a child: the
+			// value then points to this submission, stored restricted.)
 			if w.trust != customer.Asserted {
 				if w.trust == customer.Trusted || cur.Trust != customer.Trusted {
 					cur.Trust = w.trust
@@ -188,11 +219,40 @@ func decide(w write, owners map[store.IndexRef]string, head *store.Profile, stal
 			p.heldFields = append(p.heldFields, f.name)
 			continue
 		}
-		c.Fields[f.name] = store.FieldRef{Submission: w.subID, Trust: w.trust, Fingerprint: f.fingerprint}
-		if f.tier == customer.General && !p.child {
+		c.Fields[f.name] = store.FieldRef{Submission: w.subID, Trust: w.trust, Fingerprint: fp}
+	}
+
+	// Age band: any applied birthday under 14, or touching a child
+	// customer, makes (or keeps) the customer a child; only a trusted
+	// system's birthday of 14 or over lifts it.
+	_, birthdayApplied := c.Fields["birthday"]
+	p.child = wasChild || touchesChild || (w.facts.age >= 0 && w.facts.age < customer.ChildAge && birthdayApplied)
+	switch {
+	case p.child && !wasChild:
+		c.AgeBand = customer.AgeBandChild
+		c.ClearGeneral = head != nil // a child's general fields are restricted too
+	case wasChild && w.trust == customer.Trusted && birthdayApplied && w.facts.age >= customer.ChildAge:
+		p.child, c.ClearAgeBand = false, true
+	}
+	for _, f := range w.facts.fields {
+		if ref, ok := c.Fields[f.name]; ok && ref.Submission == w.subID && f.tier == customer.General && !p.child {
 			c.General[f.name] = f.value
 		}
 	}
+
+	// Consent: an asserted grant does not overwrite what the customer or a
+	// trusted system recorded (a grant, or later a withdrawal); it stays in
+	// the ledger.
+	c.Consent = map[consent.Purpose]consent.State{}
+	for _, pp := range w.granted {
+		if head != nil {
+			if cur, ok := head.Consent[pp]; ok && w.trust == customer.Asserted && cur.Trust != "" && cur.Trust != string(customer.Asserted) {
+				continue
+			}
+		}
+		c.Consent[pp] = consent.State{Granted: true, Notice: w.notice, At: w.now, Trust: string(w.trust)}
+	}
+
 	switch {
 	case len(p.alsoMatched) > 0:
 		c.Review = &store.Review{Kind: store.ReviewIdentity, AlsoMatched: p.alsoMatched, Fields: p.heldFields}
@@ -201,4 +261,11 @@ func decide(w write, owners map[store.IndexRef]string, head *store.Profile, stal
 	}
 	p.commit = c
 	return p
+}
+
+// childOf says whether this submission makes its customer a child (before
+// knowing whether its birthday is applied: a held birthday does not count,
+// see decide).
+func childOf(w write, touchesChild bool, head *store.Profile) bool {
+	return touchesChild || (w.facts.age >= 0 && w.facts.age < customer.ChildAge) || (head != nil && head.Child())
 }

@@ -325,3 +325,24 @@ func TestHostileRequests(t *testing.T) {
 		t.Fatalf("a header key equal to a form's submission id: %+v %v", c, err)
 	}
 }
+
+// A returning anonymous post does not move the customer's review date (it
+// is not a confirmation), and never zeroes it.
+func TestReviewDateNotMovedByAnonymousPosts(t *testing.T) {
+	st := stacktest.New(t)
+	svc, _ := st.Intake(t)
+	ctx := context.Background()
+	email := stacktest.Unique("due") + "@example.com"
+	first, err := submit(t, svc, contactSub("Due", email, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.Store.Profile(ctx, first.CustomerID)
+	if _, err := submit(t, svc, contactSub("Due Again", email, "")); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := st.Store.Profile(ctx, first.CustomerID)
+	if !after.ReviewDueAt.Equal(before.ReviewDueAt) || after.ReviewDueAt.Year() < 2026 {
+		t.Fatalf("review due %v → %v", before.ReviewDueAt, after.ReviewDueAt)
+	}
+}

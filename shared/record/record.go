@@ -83,16 +83,31 @@ type Identifier struct {
 
 // Record is what is held about one customer.
 type Record struct {
-	CustomerID  string                            `json:"customer_id"`
-	CreatedAt   time.Time                         `json:"created_at"`
-	UpdatedAt   time.Time                         `json:"updated_at"`
-	ReviewDueAt time.Time                         `json:"review_due_at"`
-	ConfirmedAt *time.Time                        `json:"confirmed_at,omitempty"`
-	AgeBand     string                            `json:"age_band,omitempty"`
-	Fields      []Field                           `json:"fields"`
-	Identifiers []Identifier                      `json:"identifiers"`
-	Consent     map[consent.Purpose]consent.State `json:"consent"`
-	Ledger      []LedgerView                      `json:"consent_ledger"`
+	CustomerID   string                            `json:"customer_id"`
+	CreatedAt    time.Time                         `json:"created_at"`
+	UpdatedAt    time.Time                         `json:"updated_at"`
+	ReviewDueAt  time.Time                         `json:"review_due_at"`
+	ConfirmedAt  *time.Time                        `json:"confirmed_at,omitempty"`
+	AgeBand      string                            `json:"age_band,omitempty"`
+	Fields       []Field                           `json:"fields"`
+	Identifiers  []Identifier                      `json:"identifiers"`
+	Consent      map[consent.Purpose]consent.State `json:"consent"`
+	Interactions []Interaction                     `json:"interactions"`
+	Ledger       []LedgerView                      `json:"consent_ledger"`
+}
+
+// Interaction is one message through a chat or help-desk tool, newest
+// first in a record; its text is decrypted where the role may read it.
+type Interaction struct {
+	Source       string    `json:"source"`
+	Provider     string    `json:"provider"`
+	Conversation string    `json:"conversation,omitempty"`
+	At           time.Time `json:"at"`
+	Direction    string    `json:"direction"`
+	Text         *string   `json:"text,omitempty"`
+	Unreadable   string    `json:"unreadable,omitempty"`
+	Attachments  []string  `json:"attachments,omitempty"`
+	SubmissionID string    `json:"submission_id"`
 }
 
 // LedgerView is a ledger entry as the record shows it: with the names of
@@ -130,7 +145,11 @@ func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
 	for i := range ledger {
 		e := &ledger[i]
 		l.byID[e.SubmissionID] = e
-		for _, blob := range e.Sealed {
+		blobs := slices.Collect(maps.Values(e.Sealed))
+		if e.Interaction != nil && len(e.Interaction.Text) > 0 {
+			blobs = append(blobs, e.Interaction.Text)
+		}
+		for _, blob := range blobs {
 			if _, ref, _, _, err := envelope.Parse(blob); err == nil {
 				refs = append(refs, ref)
 			}
@@ -151,20 +170,26 @@ func (r *Reader) value(ctx context.Context, l *loaded, e *store.LedgerEntry, fie
 	if !ok {
 		return "", Value{Unreadable: "no value"}
 	}
+	tier, _, _, _, _ := envelope.Parse(blob)
+	return tier, r.open(ctx, l, e.SubmissionID, field, blob)
+}
+
+// open decrypts one sealed value of a ledger entry.
+func (r *Reader) open(ctx context.Context, l *loaded, submissionID, attribute string, blob []byte) Value {
 	tier, _, _, _, err := envelope.Parse(blob)
 	if err != nil {
-		return "", Value{Unreadable: "malformed ciphertext"}
+		return Value{Unreadable: "malformed ciphertext"}
 	}
 	pt, err := r.Opener.Open(ctx, envelope.AAD{Table: r.Store.Table(), Customer: l.profile.CustomerID,
-		Attribute: store.ValueAttribute(e.SubmissionID, field), Tier: tier}, blob, l.keys)
+		Attribute: store.ValueAttribute(submissionID, attribute), Tier: tier}, blob, l.keys)
 	switch {
 	case err == nil:
 		s := string(pt)
-		return tier, Value{Text: &s}
+		return Value{Text: &s}
 	case errors.Is(err, envelope.ErrDenied):
-		return tier, Value{Unreadable: "these credentials may not decrypt the " + string(tier) + " tier"}
+		return Value{Unreadable: "these credentials may not decrypt the " + string(tier) + " tier"}
 	default:
-		return tier, Value{Unreadable: "cannot decrypt: " + err.Error()}
+		return Value{Unreadable: "cannot decrypt: " + err.Error()}
 	}
 }
 
@@ -184,9 +209,21 @@ func (r *Reader) Read(ctx context.Context, id string) (*Record, error) {
 	rec := &Record{CustomerID: id, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ReviewDueAt: p.ReviewDueAt,
 		ConfirmedAt: p.ConfirmedAt, AgeBand: p.AgeBand, Consent: p.Consent,
 		Fields: []Field{}, Identifiers: []Identifier{}}
-	for _, e := range l.ledger {
-		rec.Ledger = append(rec.Ledger, LedgerView{LedgerEntry: e, Fields: e.Fields()})
+	rec.Interactions = []Interaction{}
+	for i := range l.ledger {
+		e := &l.ledger[i]
+		rec.Ledger = append(rec.Ledger, LedgerView{LedgerEntry: *e, Fields: e.Fields()})
+		if in := e.Interaction; in != nil {
+			x := Interaction{Source: in.Source, Provider: in.Provider, Conversation: in.Conversation, At: in.At, Direction: in.Direction,
+				Attachments: in.Attachments, SubmissionID: e.SubmissionID}
+			if len(in.Text) > 0 {
+				v := r.open(ctx, l, e.SubmissionID, store.InteractionText, in.Text)
+				x.Text, x.Unreadable = v.Text, v.Unreadable
+			}
+			rec.Interactions = append(rec.Interactions, x)
+		}
 	}
+	slices.Reverse(rec.Interactions)
 	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
 		ref := p.Fields[name]
 		e := l.byID[ref.Submission]
@@ -299,7 +336,7 @@ func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, f
 	if v.Text == nil {
 		return fmt.Errorf("%w: %s", ErrNotRestorable, v.Unreadable)
 	}
-	rs := store.Restore{CustomerID: id, Field: field, From: from, Fingerprint: ix.Fingerprint(field, *v.Text), Actor: actor,
+	rs := store.Restore{CustomerID: id, Field: field, From: from, Fingerprint: ix.Fingerprint(id, field, *v.Text), Actor: actor,
 		EntryID: entryID, At: now, PrevVersion: l.profile.Version}
 	if tier == customer.General && !l.profile.Child() {
 		rs.Plain = v.Text

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -24,7 +25,11 @@ type Commit struct {
 	At          time.Time
 	ReviewDueAt time.Time
 	Confirmed   bool   // the customer confirmed their details (a proven submission)
-	AgeBand     string // set when not empty (only ever to a child's band)
+	AgeBand      string // set when not empty (only ever to a child's band)
+	ClearAgeBand bool   // a trusted system's birthday shows the customer is 14 or over
+	// Token is the transaction's client request token (1–36 characters):
+	// an SDK retry after a lost answer is not applied twice.
+	Token string
 
 	Fields       map[string]FieldRef   // field pointers to set: to Entry, or kept with a new confirmation
 	General      map[string]string     // plain general-tier values to set
@@ -40,6 +45,9 @@ type Commit struct {
 
 	// Idempotency, when set, marks the key held by Owner completed.
 	Idempotency *IdempotencyDone
+	// Delivery, when set, marks a provider's event taken: ErrDuplicate if
+	// it was taken already.
+	Delivery *Delivery
 
 	// StaleIndexOwner, when set, is a customer whose profile no longer
 	// exists: index entries pointing to it may be taken over.
@@ -94,14 +102,41 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			return err
 		}
 	}
+	delivery := -1
+	if c.Delivery != nil {
+		delivery = len(items)
+		if err := add(s.deliveryPut(*c.Delivery, c.At)); err != nil {
+			return err
+		}
+	}
 	if c.Idempotency != nil {
 		if err := add(s.completeIdempotency(c.Idempotency.KeyHash, c.Idempotency.Owner,
 			Response{SubmissionID: entry.SubmissionID, CustomerID: c.CustomerID})); err != nil {
 			return err
 		}
 	}
-	return s.transact(ctx, items, entry.SubmissionID, "commit submission "+entry.SubmissionID)
+	if c.StaleIndexOwner != "" {
+		// Taking over an erased customer's index entries: still erased?
+		cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK))).Build()
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
+			Key: key(profilePK(c.StaleIndexOwner), profileSK), ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()}})
+	}
+	token := c.Token
+	if token == "" {
+		token = entry.SubmissionID
+	}
+	err := s.transact(ctx, items, token, "commit submission "+entry.SubmissionID)
+	if delivery >= 0 && slices.Contains(cancelled(err), delivery) {
+		return fmt.Errorf("commit submission %s: %w", entry.SubmissionID, ErrDuplicate)
+	}
+	return err
 }
+
+// ErrDuplicate means a provider's event was taken before: nothing was written.
+var ErrDuplicate = errors.New("event delivered before")
 
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, token, what string) error {
 	ctx, cancel := s.bound(ctx)
@@ -145,8 +180,13 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 		return putNew(s.table, p)
 	}
 	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.Unix())).
-		Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.Unix())).
 		Add(expression.Name("version"), expression.Value(1))
+	if !c.ReviewDueAt.IsZero() {
+		up = up.Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.Unix()))
+	}
+	if c.ClearAgeBand {
+		up = up.Remove(expression.Name("age_band"))
+	}
 	if c.Confirmed {
 		up = up.Set(expression.Name("confirmed_at"), expression.Value(c.At.Unix()))
 	}

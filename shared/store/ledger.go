@@ -52,6 +52,10 @@ type LedgerEntry struct {
 	IdentityReview []string `dynamodbav:"identity_review,omitempty" json:"identity_review,omitempty"` // other customers its identifiers point to
 	Held           []string `dynamodbav:"held,omitempty" json:"held,omitempty"`                       // fields not applied: they disagree with confirmed values
 
+	// Interaction, for a message from a chat tool: its text is sealed (AAD
+	// ValueAttribute(submission, InteractionText)).
+	Interaction *Interaction `dynamodbav:"interaction,omitempty" json:"interaction,omitempty"`
+
 	// Restore entries: which field was moved back to which submission's value, by whom.
 	RestoredField string `dynamodbav:"restored_field,omitempty" json:"restored_field,omitempty"`
 	RestoredFrom  string `dynamodbav:"restored_from,omitempty" json:"restored_from,omitempty"`
@@ -77,6 +81,21 @@ func (e *LedgerEntry) Has(field string) bool {
 	_, plain := e.Plain[field]
 	return sealed || plain
 }
+
+// Interaction is one message between a person and the company through a
+// chat or help-desk tool.
+type Interaction struct {
+	Source       string    `dynamodbav:"source" json:"source"`
+	Provider     string    `dynamodbav:"provider" json:"provider"`
+	Conversation string    `dynamodbav:"conversation,omitempty" json:"conversation,omitempty"`
+	Direction    string    `dynamodbav:"direction" json:"direction"`
+	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
+	Attachments  []string  `dynamodbav:"attachments,omitempty" json:"attachments,omitempty"` // references, never fetched
+	Text         []byte    `dynamodbav:"text,omitempty" json:"-"`                             // sealed
+}
+
+// InteractionText names an interaction's text in its associated data.
+const InteractionText = "interaction.text"
 
 // ValueAttribute names a sealed value of a ledger entry in its associated
 // data: bound to the submission and the field, so a value moved to another

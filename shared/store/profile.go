@@ -180,11 +180,11 @@ func ProfilePK(id string) string { return profilePK(id) }
 const profileSK = "PROFILE"
 
 // ProfileHead returns what a writer needs of a profile: its version, the
-// pointers and fingerprints of its fields, its identifiers and age band.
-// None of it is personal data.
+// pointers and fingerprints of its fields, its identifiers, age band and
+// consent state. None of it is personal data.
 func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
 	var p Profile
-	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band"); err != nil {
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent"); err != nil {
 		return nil, err
 	}
 	p.CustomerID = id

@@ -1,0 +1,188 @@
+package intake
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+// The trust rules as a pure function: no table, no keys. Fingerprints are
+// the plain "customer/field/value" so cases read easily.
+func fp(customerID, field, value string) string { return customerID + "/" + field + "/" + value }
+
+var (
+	email1 = store.IndexRef{Kind: customer.IdentityEmail, Hash: "E1"}
+	email2 = store.IndexRef{Kind: customer.IdentityEmail, Hash: "E2"}
+	phone1 = store.IndexRef{Kind: customer.IdentityPhone, Hash: "P1"}
+)
+
+func profile(id string, mod func(*store.Profile)) *store.Profile {
+	p := &store.Profile{CustomerID: id, Version: 3, Fields: map[string]store.FieldRef{}, IDs: map[string]store.Identifier{},
+		Consent: map[consent.Purpose]consent.State{}}
+	if mod != nil {
+		mod(p)
+	}
+	return p
+}
+
+func creator() store.Identifier { return store.Identifier{Indexed: true, Confirmable: true, Trust: customer.Asserted} }
+
+func sub(trust customer.Trust, ids []store.IndexRef, fields map[string]string) write {
+	w := write{trust: trust, subID: "S", now: time.Unix(1_800_000_000, 0), facts: facts{ids: ids, age: -1},
+		granted: []consent.Purpose{consent.Processing}, notice: "n"}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range fields {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		spec, _ := customer.Lookup(name)
+		w.facts.fields = append(w.facts.fields, fieldFact{name: name, tier: spec.Tier, value: fields[name]})
+	}
+	return w
+}
+
+func TestDecide(t *testing.T) {
+	victim := profile("C", func(p *store.Profile) {
+		p.IDs[email1.Key()], p.IDs[phone1.Key()] = creator(), creator()
+		p.Fields["name"] = store.FieldRef{Submission: "S0", Trust: customer.Asserted, Fingerprint: fp("C", "name", "Wang")}
+	})
+	cases := []struct {
+		name   string
+		w      write
+		owners map[store.IndexRef]string
+		heads  map[string]*store.Profile
+		check  func(t *testing.T, p plan)
+	}{
+		{"takeover: same phone, another email → a customer of its own, nothing of C changes",
+			sub(customer.Asserted, []store.IndexRef{email2, phone1}, map[string]string{"name": "Mallory"}),
+			map[store.IndexRef]string{phone1: "C"}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				c := p.commit
+				if !c.NewCustomer || c.CustomerID != "N" || !slices.Equal(p.alsoMatched, []string{"C"}) || c.Review == nil || c.Review.Kind != store.ReviewIdentity {
+					t.Fatalf("%+v", p)
+				}
+				if x := c.IDs[phone1.Key()]; x.Indexed || x.Confirmable || x.Verified {
+					t.Errorf("C's phone on the new customer: %+v", x)
+				}
+				if !slices.Equal(c.IndexPut, []store.IndexRef{email2}) {
+					t.Errorf("index puts %v", c.IndexPut)
+				}
+			}},
+		{"a returning asserted post replaces an asserted value and adds nothing it may not",
+			sub(customer.Asserted, []store.IndexRef{email1}, map[string]string{"name": "Wang Fang"}),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				if p.commit.NewCustomer || p.commit.Fields["name"].Submission != "S" || len(p.commit.IndexPut) != 0 || p.commit.Review != nil {
+					t.Fatalf("%+v", p.commit)
+				}
+			}},
+		{"an asserted value never replaces a confirmed one: held and reviewed",
+			sub(customer.Asserted, []store.IndexRef{email1}, map[string]string{"name": "Vandal"}),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[email1.Key()] = creator()
+				p.Fields["name"] = store.FieldRef{Submission: "S0", Trust: customer.Proven, Fingerprint: fp("C", "name", "Wang")}
+			})},
+			func(t *testing.T, p plan) {
+				if _, set := p.commit.Fields["name"]; set || !slices.Equal(p.heldFields, []string{"name"}) || p.commit.Review.Kind != store.ReviewValues {
+					t.Fatalf("%+v %v", p.commit, p.heldFields)
+				}
+			}},
+		{"an identifier an anonymous post added claims no slot",
+			sub(customer.Asserted, []store.IndexRef{email2, phone1}, nil),
+			map[store.IndexRef]string{phone1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[phone1.Key()] = creator()
+				p.IDs[email1.Key()] = store.Identifier{Indexed: true, Trust: customer.Asserted} // added later, anonymously
+			})},
+			func(t *testing.T, p plan) {
+				if p.commit.NewCustomer || p.commit.CustomerID != "C" || !p.commit.IDs[email2.Key()].Indexed || p.commit.IDs[email2.Key()].Confirmable {
+					t.Fatalf("%+v", p.commit)
+				}
+			}},
+		{"a post that disagrees with a child customer is a child's",
+			sub(customer.Asserted, []store.IndexRef{email2, phone1}, map[string]string{"region": "华东"}),
+			map[store.IndexRef]string{phone1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[email1.Key()], p.IDs[phone1.Key()], p.AgeBand = creator(), creator(), customer.AgeBandChild
+			})},
+			func(t *testing.T, p plan) {
+				if !p.commit.NewCustomer || !p.child || p.commit.AgeBand != customer.AgeBandChild || len(p.commit.General) != 0 {
+					t.Fatalf("child %v %+v", p.child, p.commit)
+				}
+			}},
+		{"a held child birthday does not make a confirmed adult a child",
+			func() write {
+				w := sub(customer.Asserted, []store.IndexRef{email1}, map[string]string{"birthday": "2020-01-01"})
+				w.facts.age = 6
+				return w
+			}(),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[email1.Key()] = creator()
+				p.Fields["birthday"] = store.FieldRef{Submission: "S0", Trust: customer.Proven, Fingerprint: fp("C", "birthday", "1990-01-01")}
+				p.General = map[string]string{"region": "华东"}
+			})},
+			func(t *testing.T, p plan) {
+				if p.child || p.commit.AgeBand != "" || p.commit.ClearGeneral || !slices.Equal(p.heldFields, []string{"birthday"}) {
+					t.Fatalf("child %v %+v", p.child, p.commit)
+				}
+			}},
+		{"becoming a child: values repeated point to this (restricted) submission",
+			func() write {
+				w := sub(customer.Asserted, []store.IndexRef{email1}, map[string]string{"birthday": "2020-01-01", "name": "Wang"})
+				w.facts.age = 6
+				return w
+			}(),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				if !p.child || p.commit.Fields["name"].Submission != "S" || !p.commit.ClearGeneral {
+					t.Fatalf("%+v", p.commit)
+				}
+			}},
+		{"only a trusted birthday of 14 or over lifts the band",
+			func() write {
+				w := sub(customer.Trusted, []store.IndexRef{email1}, map[string]string{"birthday": "2000-01-01"})
+				w.facts.age = 26
+				return w
+			}(),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[email1.Key()], p.AgeBand = creator(), customer.AgeBandChild
+			})},
+			func(t *testing.T, p plan) {
+				if p.child || !p.commit.ClearAgeBand {
+					t.Fatalf("%+v", p.commit)
+				}
+			}},
+		{"an anonymous grant does not overwrite the customer's own consent record",
+			sub(customer.Asserted, []store.IndexRef{email1}, nil),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[email1.Key()] = creator()
+				p.Consent[consent.Processing] = consent.State{Granted: true, Notice: "old", Trust: string(customer.Proven)}
+			})},
+			func(t *testing.T, p plan) {
+				if _, set := p.commit.Consent[consent.Processing]; set {
+					t.Fatalf("%+v", p.commit.Consent)
+				}
+			}},
+		{"a proven subject adds a second email, confirmable",
+			func() write {
+				w := sub(customer.Proven, []store.IndexRef{email2}, nil)
+				w.subject = "C"
+				return w
+			}(),
+			map[store.IndexRef]string{}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || !x.Indexed || !x.Confirmable || x.Verified {
+					t.Fatalf("%+v", p.commit)
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.check(t, decide(tc.w, tc.owners, tc.heads, "", "N", fp))
+		})
+	}
+}
