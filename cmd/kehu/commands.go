@@ -157,6 +157,16 @@ func (c *cli) customerShow(ctx context.Context, id string, out io.Writer) error 
 			f.SubmissionID, f.Basis, f.Notice, f.Purposes, f.CollectedAt.Format(time.DateOnly), f.ConfirmedAt.Format(time.DateOnly))
 	}
 	_ = w.Flush()
+	if len(rec.Interactions) > 0 {
+		fmt.Fprintf(out, "\ninteractions: %d, newest first\n", len(rec.Interactions))
+		for _, in := range rec.Interactions {
+			t := in.Unreadable
+			if in.Text != nil {
+				t = *in.Text
+			}
+			fmt.Fprintf(out, "  %s %s %s/%s %s: %s\n", in.At.Format(time.RFC3339), in.Direction, in.Provider, in.Source, in.Conversation, t)
+		}
+	}
 	fmt.Fprintln(out, "\nconsent:")
 	for _, p := range sortedPurposes(rec) {
 		s := rec.Consent[p]
@@ -211,7 +221,7 @@ func (c *cli) customerHistory(ctx context.Context, id string, out io.Writer) err
 }
 
 func (c *cli) customerRestore(ctx context.Context, id, field, from string, out io.Writer) error {
-	ix, err := c.index(ctx)
+	ix, err := c.intakeIndex(ctx)
 	if err != nil {
 		return err
 	}
@@ -262,6 +272,16 @@ func (c *cli) index(ctx context.Context) (*blindindex.Index, error) {
 		return nil, fmt.Errorf("blind index secret: %w", err)
 	}
 	return blindindex.Unwrap(ctx, c.kms, os.Getenv(config.EnvBlindIndexKey), c.table, wrapped)
+}
+
+// intakeIndex unwraps the intake keys (compliance): restore fingerprints
+// the value it makes current.
+func (c *cli) intakeIndex(ctx context.Context) (*blindindex.Index, error) {
+	wrapped, err := c.store.IntakeKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("intake keys: %w", err)
+	}
+	return blindindex.UnwrapIntake(ctx, c.kms, os.Getenv(config.EnvBlindIndexKey), c.table, wrapped)
 }
 
 func (c *cli) customerFind(ctx context.Context, email, phone string, out io.Writer) error {

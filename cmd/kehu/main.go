@@ -39,10 +39,15 @@ const usage = `usage:
   kehu customer restore ID --field FIELD --submission SUBMISSION_ID [--json]
   kehu customer find (--email ADDRESS | --phone NUMBER) [--json]
   kehu review list [--json]
+  kehu sources put FILE | sources list | sources secret add ID (secret on stdin) | sources secret remove ID N
+  kehu quarantine list | quarantine show ID | quarantine replay ID | quarantine drop ID
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
 var errUsage = errors.New("usage")
+
+// stdin is where `sources secret add` reads the new secret (tests replace it).
+var stdin io.Reader = os.Stdin
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("kehu", flag.ContinueOnError)
@@ -116,6 +121,22 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.reviewList(ctx, out)
 	case len(words) == 2 && words[0] == "customer" && words[1] == "find" && (f.email == "") != (f.phone == ""):
 		return c.customerFind(ctx, f.email, f.phone, out)
+	case len(words) == 3 && words[0] == "sources" && words[1] == "put":
+		return c.sourcesPut(ctx, words[2], getenv, out)
+	case len(words) == 2 && words[0] == "sources" && words[1] == "list":
+		return c.sourcesList(ctx, out)
+	case len(words) == 4 && words[0] == "sources" && words[1] == "secret" && words[2] == "add":
+		return c.sourcesSecretAdd(ctx, words[3], stdin, getenv, out)
+	case len(words) == 5 && words[0] == "sources" && words[1] == "secret" && words[2] == "remove":
+		return c.sourcesSecretRemove(ctx, words[3], words[4], out)
+	case len(words) == 2 && words[0] == "quarantine" && words[1] == "list":
+		return c.quarantineList(ctx, out)
+	case len(words) == 3 && words[0] == "quarantine" && words[1] == "show":
+		return c.quarantineShow(ctx, words[2], out)
+	case len(words) == 3 && words[0] == "quarantine" && words[1] == "replay":
+		return c.quarantineReplay(ctx, words[2], getenv, out)
+	case len(words) == 3 && words[0] == "quarantine" && words[1] == "drop":
+		return c.quarantineDrop(ctx, words[2], out)
 	}
 	return errUsage
 }

@@ -141,6 +141,8 @@ func TestGrantContextPins(t *testing.T) {
 	analyst := client(ts.URL, "LOCALANALYST", "local-analyst-secret")
 	tier := func(tier string) map[string]string { return map[string]string{"kehu:table": "t", "kehu:tier": tier} }
 	bidx := map[string]string{"kehu:table": "t", "kehu:purpose": "blind-index"}
+	intakeKeys := map[string]string{"kehu:table": "t", "kehu:purpose": "intake-keys"}
+	sales := client(ts.URL, "LOCALSALES", "local-sales-secret")
 
 	generate := []struct {
 		name   string
@@ -172,34 +174,41 @@ func TestGrantContextPins(t *testing.T) {
 		want string
 	}{
 		{"setup wraps the blind-index secret", bidx, ""},
+		{"setup wraps the intake keys", intakeKeys, ""},
 		{"setup: another purpose", map[string]string{"kehu:table": "t", "kehu:purpose": "links"}, "AccessDeniedException"},
 		{"setup: no purpose", map[string]string{"kehu:table": "t"}, "AccessDeniedException"},
 	}
+	wrapped := map[string][]byte{}
 	for _, tc := range wrap {
-		t.Run("GenerateDataKeyWithoutPlaintext "+tc.name, func(t *testing.T) {
-			_, err := setup.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String("alias/kehu-blind-index"), KeySpec: "AES_256", EncryptionContext: tc.ec})
+		t.Run("Encrypt "+tc.name, func(t *testing.T) {
+			out, err := setup.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/kehu-blind-index"), Plaintext: make([]byte, 32), EncryptionContext: tc.ec})
 			if got := code(err); got != tc.want {
 				t.Fatalf("error code %q, want %q (err %v)", got, tc.want, err)
+			}
+			if err == nil {
+				wrapped[tc.ec["kehu:purpose"]] = out.CiphertextBlob
 			}
 		})
 	}
 
-	secret, err := setup.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String("alias/kehu-blind-index"), KeySpec: "AES_256", EncryptionContext: bidx})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Operators unwrap the identity secret (to find customers); only the
+	// intake functions unwrap the intake keys (fingerprints, proofs).
 	unwrap := []struct {
-		name   string
-		client *kms.Client
-		want   string
+		name    string
+		client  *kms.Client
+		purpose string
+		ec      map[string]string
+		want    string
 	}{
-		{"intake unwraps it", intake, ""},
-		{"setup cannot unwrap what it made", setup, "AccessDeniedException"},
-		{"analyst cannot unwrap it", analyst, "AccessDeniedException"},
+		{"intake unwraps the intake keys", intake, "intake-keys", intakeKeys, ""},
+		{"intake does not unwrap the identity secret", intake, "blind-index", bidx, "AccessDeniedException"},
+		{"sales unwraps the identity secret", sales, "blind-index", bidx, ""},
+		{"sales does not unwrap the intake keys", sales, "intake-keys", intakeKeys, "AccessDeniedException"},
+		{"analyst unwraps neither", analyst, "blind-index", bidx, "AccessDeniedException"},
 	}
 	for _, tc := range unwrap {
-		t.Run("Decrypt blind-index secret: "+tc.name, func(t *testing.T) {
-			_, err := tc.client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: secret.CiphertextBlob, EncryptionContext: bidx})
+		t.Run("Decrypt: "+tc.name, func(t *testing.T) {
+			_, err := tc.client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wrapped[tc.purpose], EncryptionContext: tc.ec})
 			if got := code(err); got != tc.want {
 				t.Fatalf("error code %q, want %q (err %v)", got, tc.want, err)
 			}

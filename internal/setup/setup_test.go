@@ -24,20 +24,36 @@ const (
 	keyID = "arn:aws:kms:eu-west-1:111122223333:key/bidx"
 )
 
-// fakeKMS wraps a counter in place of a secret.
+// fakeKMS "wraps" by prefixing the purpose of the encryption context, and
+// unwraps only with the same purpose.
 type fakeKMS struct {
-	calls int
-	err   error
-	ec    map[string]string
+	calls    int
+	err      error
+	purposes []string
 }
 
-func (f *fakeKMS) GenerateDataKeyWithoutPlaintext(_ context.Context, in *kms.GenerateDataKeyWithoutPlaintextInput, _ ...func(*kms.Options)) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
+func (f *fakeKMS) Encrypt(_ context.Context, in *kms.EncryptInput, _ ...func(*kms.Options)) (*kms.EncryptOutput, error) {
 	f.calls++
-	f.ec = in.EncryptionContext
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &kms.GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: []byte{byte(f.calls)}, KeyId: in.KeyId}, nil
+	if in.EncryptionContext["kehu:table"] != table {
+		return nil, errors.New("wrong table in the encryption context")
+	}
+	f.purposes = append(f.purposes, in.EncryptionContext["kehu:purpose"])
+	return &kms.EncryptOutput{CiphertextBlob: append([]byte(in.EncryptionContext["kehu:purpose"]+":"), in.Plaintext...), KeyId: in.KeyId}, nil
+}
+
+func (f *fakeKMS) Decrypt(_ context.Context, in *kms.DecryptInput, _ ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	purpose, plain, ok := strings.Cut(string(in.CiphertextBlob), ":")
+	if !ok || purpose != in.EncryptionContext["kehu:purpose"] {
+		return nil, errors.New("InvalidCiphertextException")
+	}
+	return &kms.DecryptOutput{Plaintext: []byte(plain)}, nil
 }
 
 // fakeDB keeps items by pk/sk and honours attribute_not_exists on put; the
@@ -80,13 +96,23 @@ func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func
 	return &dynamodb.PutItemOutput{}, nil
 }
 
-func secret(t *testing.T, st *store.Store) byte {
+// secret returns the identity secret as stored, and checks the intake
+// keys begin with it.
+func secret(t *testing.T, st *store.Store) string {
 	t.Helper()
 	b, err := st.BlindIndexSecret(context.Background())
-	if err != nil || len(b) != 1 {
+	if err != nil || !strings.HasPrefix(string(b), "blind-index:") || len(b) != len("blind-index:")+32 {
 		t.Fatalf("blind index secret: %v %v", b, err)
 	}
-	return b[0]
+	ik, err := st.IntakeKeys(context.Background())
+	if err != nil || !strings.HasPrefix(string(ik), "intake-keys:") || len(ik) != len("intake-keys:")+64 {
+		t.Fatalf("intake keys: %v %v", ik, err)
+	}
+	identity := strings.TrimPrefix(string(b), "blind-index:")
+	if strings.TrimPrefix(string(ik), "intake-keys:")[:32] != identity {
+		t.Fatal("the intake keys do not carry the identity secret")
+	}
+	return identity
 }
 
 func event(typ cfn.RequestType, physical string, props map[string]any) cfn.Event {
@@ -109,11 +135,11 @@ func TestBlindIndexSecret(t *testing.T) {
 		if err != nil || pid != table+"/blind-index-secret" || data["Created"] != true {
 			t.Fatalf("create: %q %v %v", pid, data, err)
 		}
-		if k.calls != 1 || db.puts != 1 || secret(t, r.Store) != 1 {
+		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) == "" {
 			t.Fatalf("kms calls %d, puts %d", k.calls, db.puts)
 		}
-		if k.ec["kehu:table"] != table || k.ec["kehu:purpose"] != "blind-index" {
-			t.Fatalf("encryption context %v", k.ec)
+		if strings.Join(k.purposes, ",") != "blind-index,intake-keys" {
+			t.Fatalf("encryption contexts %v", k.purposes)
 		}
 	})
 
@@ -127,7 +153,7 @@ func TestBlindIndexSecret(t *testing.T) {
 		if err != nil || pid != first || pid != setup.PhysicalID(table) || data["Created"] != false {
 			t.Fatalf("update: %q (was %q) %v %v", pid, first, data, err)
 		}
-		if k.calls != 1 || db.puts != 1 || secret(t, r.Store) != 1 {
+		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) == "" {
 			t.Fatalf("update replaced the secret: kms calls %d, puts %d", k.calls, db.puts)
 		}
 	})
@@ -135,22 +161,26 @@ func TestBlindIndexSecret(t *testing.T) {
 	t.Run("update of a table without the secret creates it", func(t *testing.T) {
 		r, k, _ := newResource()
 		pid, data, err := r.Handle(ctx, event(cfn.RequestUpdate, setup.PhysicalID(table), nil))
-		if err != nil || pid != setup.PhysicalID(table) || data["Created"] != true || k.calls != 1 || secret(t, r.Store) != 1 {
+		if err != nil || pid != setup.PhysicalID(table) || data["Created"] != true || k.calls != 2 || secret(t, r.Store) == "" {
 			t.Fatalf("update: %q %v %v (kms calls %d)", pid, data, err, k.calls)
 		}
 	})
 
-	t.Run("the secret already there (made by kehu setup) is left as it is", func(t *testing.T) {
+	t.Run("an identity secret already there (an older setup) is kept and the intake keys built from it", func(t *testing.T) {
 		r, k, db := newResource()
-		if err := r.Store.PutBlindIndexSecret(ctx, []byte{42}, keyID, testNow); err != nil {
+		old := "blind-index:" + strings.Repeat("k", 32)
+		if err := r.Store.PutBlindIndexSecret(ctx, []byte(old), keyID, testNow); err != nil {
 			t.Fatal(err)
 		}
 		pid, data, err := r.Handle(ctx, event(cfn.RequestCreate, "", nil))
-		if err != nil || pid != table+"/blind-index-secret" || data["Created"] != false {
+		if err != nil || pid != table+"/blind-index-secret" || data["Created"] != true {
 			t.Fatalf("create: %q %v %v", pid, data, err)
 		}
-		if k.calls != 0 || db.puts != 1 || secret(t, r.Store) != 42 {
-			t.Fatalf("kms calls %d, puts %d, secret %d", k.calls, db.puts, secret(t, r.Store))
+		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) != strings.Repeat("k", 32) {
+			t.Fatalf("kms calls %d, puts %d", k.calls, db.puts)
+		}
+		if _, data, _ := r.Handle(ctx, event(cfn.RequestUpdate, pid, nil)); data["Created"] != false || k.calls != 2 {
+			t.Fatalf("a second run: %v, kms calls %d", data, k.calls)
 		}
 	})
 
@@ -165,7 +195,7 @@ func TestBlindIndexSecret(t *testing.T) {
 				t.Fatalf("delete: %q %v", pid, err)
 			}
 		}
-		if k.calls != 1 || db.puts != 1 || secret(t, r.Store) != 1 {
+		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) == "" {
 			t.Fatalf("delete touched the secret: kms calls %d, puts %d", k.calls, db.puts)
 		}
 	})

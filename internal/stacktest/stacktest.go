@@ -79,8 +79,16 @@ func New(t testing.TB) *Stack {
 			t.Fatal(err)
 		}
 	}
+	if dir := os.Getenv("KEHU_SOURCES"); dir != "" {
+		if _, err := admin.PutSourceFiles(ctx, s.Store, config.KMS(adminCfg), SecretsKey, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return s
 }
+
+// SecretsKey is the local alias of the key that wraps sources' secrets.
+const SecretsKey = "alias/kehu-secrets"
 
 // AWS returns an SDK configuration signed as a principal of local/kms.json
 // (kehu-intake, kehu-setup, kehu-admin, kehu-sales, kehu-compliance, kehu-analyst).

@@ -43,9 +43,26 @@ func kinds() []Kind {
 	return out
 }
 
-// Context is the KMS encryption context of the wrapped secret.
+// Purposes of the two wrapped secrets, in their encryption contexts.
+const (
+	// PurposeBlindIndex wraps the identity secret alone: operators unwrap
+	// it to find a customer by email or phone.
+	PurposeBlindIndex = "blind-index"
+	// PurposeIntakeKeys wraps the identity secret and the internal secret
+	// together: only the intake functions (and compliance) unwrap it, so
+	// no operator can derive the keys of value fingerprints, consent
+	// proofs or request hashes and test guesses against them.
+	PurposeIntakeKeys = "intake-keys"
+)
+
+// Context is the KMS encryption context of the wrapped identity secret.
 func Context(table string) map[string]string {
-	return map[string]string{"kehu:table": table, "kehu:purpose": "blind-index"}
+	return map[string]string{"kehu:table": table, "kehu:purpose": PurposeBlindIndex}
+}
+
+// IntakeContext is the KMS encryption context of the wrapped intake keys.
+func IntakeContext(table string) map[string]string {
+	return map[string]string{"kehu:table": table, "kehu:purpose": PurposeIntakeKeys}
 }
 
 // Index computes blind-index hashes. It holds derived keys only.
@@ -56,13 +73,26 @@ type Index struct {
 // ErrSecret is returned for a secret of the wrong size.
 var ErrSecret = errors.New("blind index secret must be 32 bytes")
 
-// New derives the index keys from a 32-byte secret.
-func New(secret []byte) (*Index, error) {
-	if len(secret) != 32 {
-		return nil, ErrSecret
-	}
+// New derives every key from one 32-byte secret (the test vectors' form).
+func New(secret []byte) (*Index, error) { return NewSplit(secret, secret) }
+
+// NewSplit derives the identity kinds' keys from the identity secret and
+// kehu's internal keys (fingerprints, proofs, request and key hashes) from
+// the internal secret. Either may be nil: an index without the internal
+// secret can only find customers.
+func NewSplit(identity, internal []byte) (*Index, error) {
 	ix := &Index{keys: map[Kind][]byte{}}
 	for _, k := range kinds() {
+		secret := internal
+		if _, isIdentity := customer.IdentityOfKind(customer.IdentityKind(k)); isIdentity {
+			secret = identity
+		}
+		if secret == nil {
+			continue
+		}
+		if len(secret) != 32 {
+			return nil, ErrSecret
+		}
 		key, err := hkdf.Key(sha256.New, secret, []byte("kehu/blind-index/v1"), "kehu "+string(k), 32)
 		if err != nil {
 			return nil, fmt.Errorf("derive %s key: %w", k, err)
@@ -72,25 +102,48 @@ func New(secret []byte) (*Index, error) {
 	return ix, nil
 }
 
-// Unwrap decrypts the wrapped secret with KMS (one call) and derives the keys.
+// Unwrap decrypts the wrapped identity secret with KMS (one call): an
+// index that finds customers, for operators.
 func Unwrap(ctx context.Context, k envelope.Decrypter, keyID, table string, wrapped []byte) (*Index, error) {
-	in := &kms.DecryptInput{CiphertextBlob: wrapped, EncryptionContext: Context(table)}
+	plain, err := unwrap(ctx, k, keyID, wrapped, Context(table))
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	return NewSplit(plain, nil)
+}
+
+// UnwrapIntake decrypts the wrapped intake keys (identity secret and
+// internal secret, 64 bytes) with KMS: one call per cold start.
+func UnwrapIntake(ctx context.Context, k envelope.Decrypter, keyID, table string, wrapped []byte) (*Index, error) {
+	plain, err := unwrap(ctx, k, keyID, wrapped, IntakeContext(table))
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	if len(plain) != 64 {
+		return nil, ErrSecret
+	}
+	return NewSplit(plain[:32], plain[32:])
+}
+
+func unwrap(ctx context.Context, k envelope.Decrypter, keyID string, wrapped []byte, ec map[string]string) ([]byte, error) {
+	in := &kms.DecryptInput{CiphertextBlob: wrapped, EncryptionContext: ec}
 	if keyID != "" {
 		in.KeyId = aws.String(keyID) // pin the key: a blob under another key is refused
 	}
 	out, err := k.Decrypt(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("unwrap blind index secret: %w", envelope.Classify(err))
+		return nil, fmt.Errorf("unwrap %s secret: %w", ec["kehu:purpose"], envelope.Classify(err))
 	}
-	defer clear(out.Plaintext)
-	return New(out.Plaintext)
+	return out.Plaintext, nil
 }
 
 // Hash returns the blind index of a normalised value of the given kind.
 func (ix *Index) Hash(kind Kind, normalised string) string {
 	key, ok := ix.keys[kind]
 	if !ok {
-		panic("blindindex: unknown kind " + string(kind))
+		panic("blindindex: no key for kind " + string(kind) + " (unknown, or this index holds the identity secret only)")
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(normalised))

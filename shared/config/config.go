@@ -29,6 +29,8 @@ const (
 	EnvDataKeyMaxUses  = "DATA_KEY_MAX_USES"
 	EnvCallTimeout     = "DEPENDENCY_TIMEOUT"
 	EnvBudget          = "SUBMISSION_TIMEOUT"
+	EnvSecretsKey      = "KMS_KEY_SECRETS"        // webhook sources' secrets
+	EnvWebhookMaxBody  = "WEBHOOK_MAX_BODY_BYTES" // default 1 MiB
 )
 
 // Required lists the variables every intake function must have.
@@ -36,6 +38,13 @@ var Required = []string{EnvTable, EnvConfidentialKey, EnvRestrictedKey, EnvBlind
 
 // Optional lists variables with defaults.
 var Optional = []string{EnvMaxBodyBytes, EnvDataKeyMaxAge, EnvDataKeyMaxUses, EnvCallTimeout, EnvBudget}
+
+// WebhookRequired lists the variables the webhook function must have: an
+// intake function's, and the key its sources' secrets are wrapped under.
+var WebhookRequired = append(append([]string{}, Required...), EnvSecretsKey)
+
+// WebhookOptional lists the webhook function's own optional variables.
+var WebhookOptional = []string{EnvWebhookMaxBody}
 
 // Config is what an intake function needs to know.
 type Config struct {
@@ -51,6 +60,10 @@ type Config struct {
 	// a stalled dependency is answered 503 + Retry-After.
 	CallTimeout time.Duration
 	Budget      time.Duration
+	// SecretsKey wraps webhook sources' secrets; WebhookMaxBodyBytes bounds
+	// a webhook's body (1 MiB by default). The webhook function only.
+	SecretsKey          string
+	WebhookMaxBodyBytes int
 }
 
 // New returns a configuration with the defaults of the optional settings:
@@ -60,7 +73,7 @@ type Config struct {
 func New(table, confidentialKey, restrictedKey, blindIndexKey string) Config {
 	return Config{Table: table, ConfidentialKey: confidentialKey, RestrictedKey: restrictedKey, BlindIndexKey: blindIndexKey,
 		MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20,
-		CallTimeout: 3 * time.Second, Budget: 8 * time.Second}
+		CallTimeout: 3 * time.Second, Budget: 8 * time.Second, WebhookMaxBodyBytes: 1 << 20}
 }
 
 // IncompleteError names the settings a function lacks. The names are
@@ -114,6 +127,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 			*d.into = t
 		}
+	}
+	c.SecretsKey = strings.TrimSpace(getenv(EnvSecretsKey))
+	if v := getenv(EnvWebhookMaxBody); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 || n > 6<<20 {
+			return c, fmt.Errorf("%s must be a byte count from 1024 to 6291456", EnvWebhookMaxBody)
+		}
+		c.WebhookMaxBodyBytes = n
 	}
 	if v := getenv(EnvDataKeyMaxUses); v != "" {
 		n, err := strconv.Atoi(v)

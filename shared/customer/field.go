@@ -62,6 +62,10 @@ var catalogue = map[string]Spec{
 	"contact_person": {Kind: KindText, Tier: Confidential, MaxLen: 200},
 	"birthday":       {Kind: KindDate, Tier: Confidential, MaxLen: 10},
 	"message":        {Kind: KindLongText, Tier: Confidential, MaxLen: 5000},
+	// a chat tool's own id of the person, scoped by workspace ("T123:U456"):
+	// an identifier, blind-indexed and sealed like email and phone
+	"slack_user": {Kind: KindText, Tier: Confidential, MaxLen: 100},
+	"wecom_user": {Kind: KindText, Tier: Confidential, MaxLen: 200},
 	// restricted (高度保密): sensitive personal information (PIPL Art. 28)
 	"national_id":     {Kind: KindText, Tier: Restricted, MaxLen: 32},
 	"bank_account":    {Kind: KindText, Tier: Restricted, MaxLen: 64},

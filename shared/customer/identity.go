@@ -9,6 +9,8 @@ type IdentityKind string
 const (
 	IdentityEmail IdentityKind = "email"
 	IdentityPhone IdentityKind = "phone"
+	IdentitySlack IdentityKind = "slack" // a Slack user, "team:user"
+	IdentityWeCom IdentityKind = "wecom" // a WeCom (企业微信) user, "corp:user"
 )
 
 // Identity describes one identity kind: the catalogue field it comes from
@@ -26,8 +28,12 @@ type Identity struct {
 // the submission is compared with.
 var identities = []Identity{
 	{Kind: IdentityEmail, Field: "email", Match: EmailMatchKey},
-	{Kind: IdentityPhone, Field: "phone", Match: func(e164 string) string { return e164 }},
+	{Kind: IdentityPhone, Field: "phone", Match: same},
+	{Kind: IdentitySlack, Field: "slack_user", Match: same},
+	{Kind: IdentityWeCom, Field: "wecom_user", Match: same},
 }
+
+func same(s string) string { return s }
 
 // Identities returns every identity kind, in match priority order.
 func Identities() []Identity { return append([]Identity(nil), identities...) }

@@ -26,14 +26,14 @@ func Wire(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*Service, 
 	kmsClient := config.KMS(awsCfg)
 	st := store.New(db, cfg.Table)
 	st.CallTimeout = cfg.CallTimeout
-	wrapped, err := st.BlindIndexSecret(ctx)
+	wrapped, err := st.IntakeKeys(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, ErrNotSetUp
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read blind index secret: %w", err)
+		return nil, nil, fmt.Errorf("read the intake keys: %w", err)
 	}
-	ix, err := blindindex.Unwrap(ctx, kmsClient, cfg.BlindIndexKey, cfg.Table, wrapped)
+	ix, err := blindindex.UnwrapIntake(ctx, kmsClient, cfg.BlindIndexKey, cfg.Table, wrapped)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -64,6 +64,7 @@ func (s *Store) Forms(ctx context.Context) ([]*form.Definition, error) {
 const (
 	configPK     = "CONFIG"
 	blindIndexSK = "BLIND_INDEX_SECRET"
+	intakeKeysSK = "INTAKE_KEYS"
 )
 
 type secretItem struct {
@@ -87,7 +88,11 @@ func (s *Store) BlindIndexSecret(ctx context.Context) ([]byte, error) {
 // PutBlindIndexSecret stores the wrapped secret once; it never replaces an
 // existing one (that would orphan every index entry): ErrConflict then.
 func (s *Store) PutBlindIndexSecret(ctx context.Context, wrapped []byte, keyID string, now time.Time) error {
-	item, err := attributevalue.MarshalMap(secretItem{PK: configPK, SK: blindIndexSK, Entity: "config", Wrapped: wrapped, KeyID: keyID, CreatedAt: now.UTC()})
+	return s.putSecret(ctx, blindIndexSK, wrapped, keyID, now)
+}
+
+func (s *Store) putSecret(ctx context.Context, sk string, wrapped []byte, keyID string, now time.Time) error {
+	item, err := attributevalue.MarshalMap(secretItem{PK: configPK, SK: sk, Entity: "config", Wrapped: wrapped, KeyID: keyID, CreatedAt: now.UTC()})
 	if err != nil {
 		return err
 	}
@@ -98,7 +103,21 @@ func (s *Store) PutBlindIndexSecret(ctx context.Context, wrapped []byte, keyID s
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()})
 	if err != nil {
-		return fmt.Errorf("put blind index secret: %w", classify(err))
+		return fmt.Errorf("put %s: %w", sk, classify(err))
 	}
 	return nil
+}
+
+// IntakeKeys returns the KMS-wrapped intake keys, or ErrNotFound.
+func (s *Store) IntakeKeys(ctx context.Context) ([]byte, error) {
+	var it secretItem
+	if err := s.get(ctx, configPK, intakeKeysSK, &it); err != nil {
+		return nil, err
+	}
+	return it.Wrapped, nil
+}
+
+// PutIntakeKeys stores the wrapped intake keys once; ErrConflict if there.
+func (s *Store) PutIntakeKeys(ctx context.Context, wrapped []byte, keyID string, now time.Time) error {
+	return s.putSecret(ctx, intakeKeysSK, wrapped, keyID, now)
 }

@@ -1,0 +1,66 @@
+// Command webhook-intake is the Lambda behind POST and GET
+// /v1/webhooks/{sourceId}: chat and help-desk tools' webhooks, verified on
+// the raw body with the source's secrets, taken exactly once, through the
+// one intake pipeline. main reads configuration and builds the
+// dependencies; the handler lives in shared/httpapi. An incomplete
+// configuration is answered 503 naming what is missing, never a crash.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/httpapi"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/source"
+	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
+)
+
+const function = "webhook-intake"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
+	lambda.Start(handler(log, os.Getenv).Handle)
+}
+
+func handler(log *slog.Logger, getenv func(string) string) *httpapi.WebhookIntake {
+	cfg, cfgErr := config.FromEnv(getenv)
+	if cfgErr == nil && cfg.SecretsKey == "" {
+		cfgErr = &config.IncompleteError{Missing: []string{config.EnvSecretsKey}}
+	}
+	if cfgErr != nil {
+		log.Error("webhook-intake configuration incomplete; answering 503", "err", cfgErr)
+	}
+	h := &httpapi.WebhookIntake{Log: log, Metrics: metrics.New(os.Stdout, function), MaxBody: cfg.WebhookMaxBodyBytes,
+		Directory: &webhook.Directory{}}
+	if h.MaxBody == 0 {
+		h.MaxBody = 1 << 20
+	}
+	h.Wiring = &httpapi.Wiring{Build: func(ctx context.Context) (*intake.Service, func() int64, error) {
+		if cfgErr != nil {
+			return nil, nil, cfgErr
+		}
+		awsCfg, err := config.AWS(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		svc, sealer, err := intake.Wire(ctx, cfg, awsCfg)
+		if err != nil {
+			log.Error("webhook-intake cannot start its pipeline; answering 503", "err", err)
+			return nil, nil, err
+		}
+		// The handler reads h.Sources only after the pipeline is wired (one
+		// request at a time in a Lambda instance).
+		st := store.New(config.DynamoDB(awsCfg), cfg.Table)
+		st.CallTimeout = cfg.CallTimeout
+		h.Sources = &source.Cache{Store: st, KMS: config.KMS(awsCfg)}
+		return svc, sealer.KMSCalls, nil
+	}}
+	return h
+}

@@ -1,0 +1,329 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/form"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/source"
+	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
+)
+
+// Sources loads webhook sources (source.Cache).
+type Sources interface {
+	Get(ctx context.Context, id string) (*source.Loaded, error)
+}
+
+var _ Sources = (*source.Cache)(nil)
+
+// Directory looks people up in a chat tool's API (webhook.Directory).
+type Directory interface {
+	Slack(ctx context.Context, token, userID string) (map[string]string, error)
+	WeCom(ctx context.Context, accessToken, userID string) (map[string]string, error)
+}
+
+// WebhookIntake serves POST (and, for WeCom's URL check, GET)
+// /v1/webhooks/{sourceId}: verify the raw body with the source's secrets,
+// take each event exactly once, map it, and hand it to the one intake
+// pipeline. An authentic payload that cannot be used is acknowledged and
+// quarantined; refusals and duplicates write nothing.
+type WebhookIntake struct {
+	Service   *intake.Service // or, when nil, built by Wiring
+	Wiring    *Wiring
+	Sources   Sources
+	Directory Directory
+	Log       *slog.Logger
+	Metrics   *metrics.Emitter
+	MaxBody   int
+	Now       func() time.Time // verification time; time.Now when nil
+}
+
+// Webhook outcomes, the metric's outcome dimension.
+const (
+	whAccepted    = "accepted"
+	whDuplicate   = "duplicate"
+	whIgnored     = "ignored"
+	whQuarantined = "quarantined"
+	whChallenge   = "challenge"
+	whRefused     = "refused"
+	whError       = "error"
+)
+
+type whResult struct {
+	outcome, reason, provider string
+	res                       intake.Result
+}
+
+// Handle answers one webhook request; it never returns an error.
+func (h *WebhookIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	var r whResult
+	resp, err := h.handle(ctx, &req, &r)
+	if err != nil {
+		p := FromError(err)
+		r.outcome, r.reason = whRefused, p.Reason()
+		if p.Status >= 500 {
+			r.outcome = whError
+		}
+		resp = errorResponse(p, false, nil)
+		attrs := []any{"request_id", req.RequestContext.RequestID, "provider", r.provider, "outcome", r.outcome, "reason", r.reason, "status", p.Status}
+		if p.Status >= 500 {
+			h.Log.ErrorContext(ctx, "webhook failed", append(attrs, "err", err.Error(), "duration_ms", time.Since(start).Milliseconds())...)
+		} else {
+			h.Log.InfoContext(ctx, "webhook refused", append(attrs, "duration_ms", time.Since(start).Milliseconds())...)
+		}
+	} else {
+		h.Log.InfoContext(ctx, "webhook answered", "request_id", req.RequestContext.RequestID, "provider", r.provider, "outcome", r.outcome,
+			"reason", r.reason, "status", resp.StatusCode, "new_customer", r.res.NewCustomer, "review", r.res.Review, "duration_ms", time.Since(start).Milliseconds())
+	}
+	dims := map[string]string{"outcome": r.outcome}
+	if r.reason != "" {
+		dims["reason"] = r.reason
+	}
+	if r.provider != "" {
+		dims["provider"] = r.provider
+	}
+	h.Metrics.Emit(dims, metrics.Count{Name: "Webhooks", Value: 1},
+		metrics.Count{Name: "Duration", Value: float64(time.Since(start).Microseconds()) / 1000, Unit: "Milliseconds"})
+	return resp, nil
+}
+
+func (h *WebhookIntake) service(ctx context.Context) (*intake.Service, error) {
+	if h.Service != nil || h.Wiring == nil {
+		return h.Service, nil
+	}
+	svc, _, err := h.Wiring.Get(ctx)
+	return svc, err
+}
+
+func ack(body string) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: body,
+		Headers: map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}}
+}
+
+func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTPRequest, r *whResult) (events.APIGatewayV2HTTPResponse, error) {
+	svc, err := h.service(ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	method := req.RequestContext.HTTP.Method
+	if method != http.MethodPost && method != http.MethodGet {
+		return events.APIGatewayV2HTTPResponse{}, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "Use POST.")
+	}
+	// Size first: no verification work for a body over the limit.
+	if n := len(req.Body); n > h.MaxBody && (!req.IsBase64Encoded || base64.StdEncoding.DecodedLen(n) > h.MaxBody+3) {
+		return events.APIGatewayV2HTTPResponse{}, tooLarge(h.MaxBody)
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, malformed("The body is not valid base64.")
+		}
+	}
+	if len(body) > h.MaxBody {
+		return events.APIGatewayV2HTTPResponse{}, tooLarge(h.MaxBody)
+	}
+	src, err := h.Sources.Get(ctx, req.PathParameters["sourceId"])
+	if errors.Is(err, source.ErrNotFound) {
+		return events.APIGatewayV2HTTPResponse{}, problem(http.StatusNotFound, "source-not-found", "Source not found", "There is no webhook source with this id.")
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	r.provider = string(src.Def.Provider)
+	if method == http.MethodGet && src.Def.Provider != webhook.WeCom {
+		return events.APIGatewayV2HTTPResponse{}, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "Use POST.")
+	}
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	headers := make(map[string]string, len(req.Headers))
+	for k, v := range req.Headers {
+		headers[strings.ToLower(k)] = v
+	}
+	verified, err := webhook.Verify(src.Def.Provider, webhook.Request{Method: method, Header: headers, Query: req.QueryStringParameters,
+		Body: body, Now: now}, src.Secrets)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, signatureProblem(err)
+	}
+	if verified.Challenge != "" { // WeCom's URL check: the decrypted echostr, as is
+		r.outcome = whChallenge
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: verified.Challenge,
+			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}}, nil
+	}
+	ev, mapErr := webhook.Map(src.Def.Provider, verified.Payload, src.Def.Map)
+	if mapErr == nil && ev.Challenge != "" { // Slack's url_verification
+		r.outcome = whChallenge
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: ev.Challenge,
+			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}}, nil
+	}
+	if mapErr == nil && ev.Ignore {
+		r.outcome, r.reason = whIgnored, reasonWord(ev.Type)
+		return ack(`{"status":"ignored"}`), nil
+	}
+	eventID := ev.ID
+	if eventID == "" {
+		eventID = verified.EventID
+	}
+	if eventID == "" {
+		sum := sha256.Sum256(verified.Payload)
+		eventID = "body:" + hex.EncodeToString(sum[:])
+	}
+	delivery := svc.Index.Request("delivery\x00" + src.Def.ID + "\x00" + eventID)
+	if seen, err := svc.Store.DeliverySeen(ctx, delivery, now); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	} else if seen {
+		r.outcome = whDuplicate
+		return ack(`{"status":"duplicate"}`), nil
+	}
+	quarantine := func(reason string) (events.APIGatewayV2HTTPResponse, error) {
+		err := svc.Quarantine(ctx, store.Quarantined{Source: src.Def.ID, Provider: string(src.Def.Provider), Reason: reason}, verified.Payload, delivery)
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
+			r.outcome = whDuplicate
+			return ack(`{"status":"duplicate"}`), nil
+		case err != nil:
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		r.outcome, r.reason = whQuarantined, reasonWord(reason)
+		return ack(`{"status":"quarantined"}`), nil
+	}
+	if mapErr != nil {
+		var um *webhook.UnmappableError
+		if errors.As(mapErr, &um) {
+			return quarantine(um.Reason)
+		}
+		return events.APIGatewayV2HTTPResponse{}, mapErr
+	}
+	sub := EventSubmission(ctx, src.Def, src.Form, src.APIToken, h.Directory, ev, delivery, req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
+	if !HasIdentifier(sub.Fields) {
+		return quarantine("the event names no email, phone or user id of the person")
+	}
+	res, err := svc.Submit(ctx, src.Form, sub)
+	var verr *intake.ValidationError
+	var cerr *consent.Error
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		r.outcome = whDuplicate
+		return ack(`{"status":"duplicate"}`), nil
+	case errors.As(err, &verr):
+		var probs []string
+		for _, p := range verr.Problems {
+			probs = append(probs, p.Field+" "+p.Code)
+		}
+		return quarantine("invalid fields: " + strings.Join(probs, ", "))
+	case errors.As(err, &cerr):
+		return quarantine("consent: " + cerr.Error())
+	case err != nil:
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	r.outcome, r.res = whAccepted, res
+	return ack(`{"status":"accepted"}`), nil
+}
+
+// EventSubmission turns an event into the pipeline's input: the mapped
+// fields, the tool's user id, what the tool's API says of the person (when
+// the source has a token and dir is set), the interaction; asserted, under
+// the source's basis and notice, granting no purpose. A quarantine replay
+// uses it too.
+func EventSubmission(ctx context.Context, def source.Definition, f *form.Definition, apiToken string, dir Directory, ev webhook.Event,
+	delivery, clientIP, userAgent string) intake.Submission {
+	fields := map[string][]string{}
+	for k, v := range ev.Fields {
+		fields[k] = []string{v}
+	}
+	if uf := def.UserField(); uf != "" && ev.UserID != "" {
+		fields[uf] = []string{ev.UserID}
+		if apiToken != "" && dir != nil {
+			// Slack wants an answer within 3 s: the lookup gets at most 1.5.
+			lctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+			defer cancel()
+			var found map[string]string
+			switch def.Provider {
+			case webhook.Slack:
+				found, _ = dir.Slack(lctx, apiToken, ev.UserID)
+			case webhook.WeCom:
+				found, _ = dir.WeCom(lctx, apiToken, ev.UserID)
+			}
+			// A failed lookup leaves the user id alone: the event is still taken.
+			for _, k := range slices.Sorted(maps.Keys(found)) {
+				if _, given := fields[k]; !given && found[k] != "" {
+					if _, inForm := f.Field(k); inForm {
+						fields[k] = []string{found[k]}
+					}
+				}
+			}
+		}
+	}
+	at := ev.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	direction := ev.Direction
+	if direction == "" {
+		direction = webhook.Inbound
+	}
+	return intake.Submission{Fields: fields, Consent: consent.Grant{Notice: def.Notice}, Trust: customer.Asserted,
+		ClientIP: clientIP, UserAgent: userAgent, Delivery: delivery,
+		Interaction: &intake.Interaction{Source: def.ID, Provider: string(def.Provider), Conversation: ev.Conversation,
+			Direction: direction, At: at, Text: ev.Text, Attachments: ev.Attachments}}
+}
+
+// HasIdentifier reports whether a submission's fields name the person by
+// an identifier (email, phone, a tool's user id): without one, an event
+// would make a new customer every time.
+func HasIdentifier(fields map[string][]string) bool {
+	for _, id := range customer.Identities() {
+		if v := fields[id.Field]; len(v) > 0 && !customer.Blank(v[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// reasonWord is a low-cardinality metric dimension from a reason or an
+// event type: its first word, at most 40 safe characters.
+func reasonWord(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	w = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return -1
+	}, w)
+	if len(w) > 40 {
+		w = w[:40]
+	}
+	return w
+}
+
+func signatureProblem(err error) *Problem {
+	p := problem(http.StatusUnauthorized, "signature-invalid", "Signature not valid",
+		"The request is not signed with an active secret of this source, or its signed time is outside the tolerance; nothing was stored.")
+	switch {
+	case errors.Is(err, webhook.ErrMissing):
+		p.reason = "signature-missing"
+	case errors.Is(err, webhook.ErrStale):
+		p.reason = "signature-stale"
+	case errors.Is(err, webhook.ErrMalformed):
+		p.reason = "signature-malformed"
+	}
+	return p
+}

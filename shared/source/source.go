@@ -1,0 +1,203 @@
+// Package source holds webhook source definitions: which tool sends
+// (provider), what it is (kind), its legal basis and notice, how its
+// payloads map to catalogue fields, and its secrets — which live in the
+// table only wrapped by the secrets KMS key, and in memory only in the
+// webhook function that verifies with them. A source is to a webhook what
+// a form definition is to a form post.
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/form"
+	"github.com/kehu-dev/kehu/shared/webhook"
+)
+
+// Kinds of source.
+const (
+	KindChat = "chat" // chat and help-desk tools: the person's own request for service
+)
+
+// Definition is a source as `kehu sources put` reads it. Secrets,
+// EncodingAESKey and APIToken are secret: they are wrapped before they are
+// stored, and Public drops them.
+type Definition struct {
+	ID         string            `json:"id"`
+	Provider   webhook.Provider  `json:"provider"`
+	Kind       string            `json:"kind"`
+	Basis      consent.Basis     `json:"basis"`
+	Notice     string            `json:"notice"`
+	Map        map[string]string `json:"map,omitempty"`
+	CorpID     string            `json:"corp_id,omitempty"`      // WeCom: the receiving corp id
+	APIBaseURL string            `json:"api_base_url,omitempty"` // the provider's API, for lookups (tests use a stand-in)
+
+	Secrets        []string `json:"secrets,omitempty"`          // signing secrets (WeCom: the callback token)
+	EncodingAESKey string   `json:"encoding_aes_key,omitempty"` // WeCom
+	APIToken       string   `json:"api_token,omitempty"`        // Slack bot token / WeCom access token, for lookups
+}
+
+// ErrInvalid wraps every problem Parse finds. Messages never repeat a secret.
+var ErrInvalid = errors.New("invalid source definition")
+
+// Pseudo-targets of a map: the interaction's text and conversation id.
+const (
+	TargetText         = "text"
+	TargetConversation = "conversation"
+)
+
+// Parse reads and checks a definition; unknown members are errors.
+func Parse(doc []byte) (*Definition, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	var d Definition
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := d.Check(); err != nil {
+		return nil, err
+	}
+	if _, err := d.Form(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return &d, nil
+}
+
+// Check validates a definition. Secrets are checked for form, never quoted.
+func (d *Definition) Check() error {
+	var probs []string
+	bad := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
+	if !form.ValidID(d.ID) {
+		bad("id must be lower-case letters, digits and dashes")
+	}
+	if !d.Provider.Valid() {
+		bad("provider must be one of %v", webhook.Providers)
+	}
+	if d.Kind != KindChat {
+		bad("kind must be %q", KindChat)
+	}
+	if d.Basis == "" {
+		d.Basis = consent.BasisServiceRequest
+	}
+	if !d.Basis.Valid() {
+		bad("basis must be one of consent, service-request, contract")
+	}
+	if d.Notice == "" {
+		bad("notice must name the notice version the tool's users were shown")
+	}
+	for path, target := range d.Map {
+		if path == "" {
+			bad("map has an empty payload path")
+		}
+		if target == TargetText || target == TargetConversation {
+			continue
+		}
+		if _, ok := customer.Lookup(target); !ok {
+			bad("map target %q is not a catalogue field, %q or %q", customer.SafeName(target), TargetText, TargetConversation)
+		}
+	}
+	for i, s := range d.Secrets {
+		if _, err := DecodeSecret(d.Provider, s); err != nil {
+			bad("secret %d: %v", i+1, err)
+		}
+	}
+	if d.Provider == webhook.WeCom {
+		if d.CorpID == "" {
+			bad("a wecom source needs corp_id")
+		}
+		if d.EncodingAESKey != "" {
+			if _, err := webhook.WeComKey(d.EncodingAESKey); err != nil {
+				bad("encoding_aes_key: %v", err)
+			}
+		}
+	} else if d.EncodingAESKey != "" || d.CorpID != "" {
+		bad("encoding_aes_key and corp_id are for wecom sources only")
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// DecodeSecret turns a secret as a provider writes it into the key bytes
+// the verifier uses: Standard Webhooks secrets are "whsec_" + base64; the
+// others are used as written.
+func DecodeSecret(p webhook.Provider, s string) ([]byte, error) {
+	if p == webhook.Standard {
+		return webhook.StandardSecret(s)
+	}
+	min := 8
+	if p == webhook.WeCom {
+		min = 3 // WeCom callback tokens are 3 to 32 letters and digits
+	}
+	if len(s) < min {
+		return nil, fmt.Errorf("a secret has at least %d characters", min)
+	}
+	return []byte(s), nil
+}
+
+// Public returns the definition without its secrets.
+func (d *Definition) Public() Definition {
+	p := *d
+	p.Secrets, p.EncodingAESKey, p.APIToken = nil, "", ""
+	return p
+}
+
+// UserField is the catalogue field that carries the provider's own user
+// id, if its payloads name people that way.
+func (d *Definition) UserField() string {
+	switch d.Provider {
+	case webhook.Slack:
+		return "slack_user"
+	case webhook.WeCom:
+		return "wecom_user"
+	}
+	return ""
+}
+
+// Form is the definition the pipeline checks a source's submissions
+// against: the contact fields, the provider's user field, every catalogue
+// field the map names; the source's basis and notice; its kind as channel.
+func (d *Definition) Form() (*form.Definition, error) {
+	names := []string{"email", "phone", "name"}
+	if f := d.UserField(); f != "" {
+		names = append(names, f)
+	}
+	for _, target := range d.Map {
+		if _, ok := customer.Lookup(target); ok && !slices.Contains(names, target) {
+			names = append(names, target)
+		}
+	}
+	slices.Sort(names)
+	type field struct {
+		Name string `json:"name"`
+	}
+	doc := map[string]any{"id": d.ID, "channel": d.Kind, "basis": d.Basis,
+		"consent": map[string]any{"required": []string{}, "notices": []string{d.Notice}}}
+	if d.Basis == consent.BasisConsent {
+		doc["consent"] = map[string]any{"required": []string{string(consent.Processing)}, "notices": []string{d.Notice}}
+	}
+	var fields []field
+	for _, n := range names {
+		fields = append(fields, field{n})
+	}
+	doc["fields"] = fields
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return form.Parse(raw)
+}
+
+// Context is the KMS encryption context of a source's wrapped secrets:
+// bound to the table and the source, so a secret copied to another source
+// does not unwrap.
+func Context(table, sourceID string) map[string]string {
+	return map[string]string{"kehu:table": table, "kehu:purpose": "webhook-secret", "kehu:source": sourceID}
+}

@@ -1,0 +1,106 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+func TestParse(t *testing.T) {
+	ok := `{"id":"chat","provider":"standard","kind":"chat","notice":"chat-v1","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`
+	d, err := Parse([]byte(ok))
+	if err != nil || d.Basis != consent.BasisServiceRequest {
+		t.Fatalf("%+v %v", d, err)
+	}
+	f, err := d.Form()
+	if err != nil || f.Channel != "chat" || f.Basis != consent.BasisServiceRequest || len(f.Consent.Required) != 0 {
+		t.Fatalf("form %+v %v", f, err)
+	}
+	if _, ok := f.Field("email"); !ok {
+		t.Fatal("a chat form takes email")
+	}
+	bad := map[string]string{
+		"unknown provider":           `{"id":"c","provider":"teams","kind":"chat","notice":"n","secrets":["12345678"]}`,
+		"bad id":                     `{"id":"C C","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"]}`,
+		"no notice":                  `{"id":"c","provider":"slack","kind":"chat","secrets":["12345678"]}`,
+		"orders not yet":             `{"id":"c","provider":"standard","kind":"orders","notice":"n","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`,
+		"not whsec":                  `{"id":"c","provider":"standard","kind":"chat","notice":"n","secrets":["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`,
+		"wecom without corp":         `{"id":"c","provider":"wecom","kind":"chat","notice":"n","secrets":["QDG6eK"]}`,
+		"bad aes key":                `{"id":"c","provider":"wecom","kind":"chat","notice":"n","corp_id":"x","secrets":["QDG6eK"],"encoding_aes_key":"short"}`,
+		"map to a non-field":         `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"favourite"}}`,
+		"restricted without consent": `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"national_id"}}`,
+		"unknown member":             `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"token":"x"}`,
+	}
+	for name, doc := range bad {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(doc))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err %v", err)
+			}
+			for _, secret := range []string{"12345678", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "QDG6eK"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatal("the error repeats a secret")
+				}
+			}
+		})
+	}
+}
+
+// oneSource answers GetItem with one stored source.
+type oneSource struct {
+	store.DB
+	item store.Source
+}
+
+func (o *oneSource) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	o.item.PK, o.item.SK = "SOURCE", o.item.ID
+	it, err := attributevalue.MarshalMap(o.item)
+	return &dynamodb.GetItemOutput{Item: it}, err
+}
+
+// countingKMS "unwraps" by returning the ciphertext, and counts.
+type countingKMS struct{ calls int }
+
+func (c *countingKMS) Decrypt(_ context.Context, in *kms.DecryptInput, _ ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	c.calls++
+	if in.EncryptionContext["kehu:purpose"] != "webhook-secret" || in.EncryptionContext["kehu:source"] != "chat" {
+		return nil, errors.New("wrong context")
+	}
+	return &kms.DecryptOutput{Plaintext: append([]byte{}, in.CiphertextBlob...)}, nil
+}
+
+// A reload after the cache's time unwraps only secrets it has not seen:
+// rotation takes effect within a minute at no KMS call for the unchanged.
+func TestCacheReloadsAndReusesSecrets(t *testing.T) {
+	def := `{"id":"chat","provider":"slack","kind":"chat","basis":"service-request","notice":"n"}`
+	db := &oneSource{item: store.Source{ID: "chat", Definition: def, Secrets: []store.WrappedValue{{Wrapped: []byte("first-secret")}}}}
+	k := &countingKMS{}
+	now := time.Unix(1_800_000_000, 0)
+	c := &Cache{Store: store.New(db, "t"), KMS: k, Now: func() time.Time { return now }}
+	l, err := c.Get(context.Background(), "chat")
+	if err != nil || len(l.Secrets.Keys) != 1 || k.calls != 1 {
+		t.Fatalf("%+v %v calls %d", l, err, k.calls)
+	}
+	db.item.Secrets = append(db.item.Secrets, store.WrappedValue{Wrapped: []byte("second-secret")})
+	if l, _ = c.Get(context.Background(), "chat"); len(l.Secrets.Keys) != 1 {
+		t.Fatal("reloaded before its time")
+	}
+	now = now.Add(61 * time.Second)
+	if l, _ = c.Get(context.Background(), "chat"); len(l.Secrets.Keys) != 2 || k.calls != 2 {
+		t.Fatalf("after a minute: %d keys, %d calls", len(l.Secrets.Keys), k.calls)
+	}
+	db.item.Secrets = db.item.Secrets[1:]
+	now = now.Add(61 * time.Second)
+	if l, _ = c.Get(context.Background(), "chat"); len(l.Secrets.Keys) != 1 || string(l.Secrets.Keys[0]) != "second-secret" || k.calls != 2 {
+		t.Fatalf("after removal: %q, %d calls", l.Secrets.Keys, k.calls)
+	}
+}

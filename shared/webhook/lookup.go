@@ -1,0 +1,185 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrLookup is wrapped by every Directory error. None of them carries the
+// token, the user id or anything the provider answered about the person.
+var ErrLookup = errors.New("provider directory lookup")
+
+// LookupTimeout bounds a lookup when the context has no deadline, and is
+// the default client's timeout. Slack wants its answer within 3 s in all:
+// a caller in Slack's request path should pass a shorter deadline.
+const LookupTimeout = 3 * time.Second
+
+// Directory looks a provider's user up through the provider's API, to
+// learn what the payload did not say (Slack and WeCom messages name the
+// person by user id only).
+type Directory struct {
+	HTTP         *http.Client // nil: a client with LookupTimeout that follows no redirect
+	SlackBaseURL string       // "" : https://slack.com
+	WeComBaseURL string       // "" : https://qyapi.weixin.qq.com
+}
+
+var defaultLookupClient = &http.Client{
+	Timeout:       LookupTimeout,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func (d *Directory) client() *http.Client {
+	if d != nil && d.HTTP != nil {
+		return d.HTTP
+	}
+	return defaultLookupClient
+}
+
+// Slack answers the catalogue fields Slack's users.info gives for userID
+// ("T123:U456", as in Event.UserID): "email" (needs the users:read.email
+// scope), "phone", "name". botToken is a bot token (xoxb-…), sent only as
+// Authorization: Bearer.
+func (d *Directory) Slack(ctx context.Context, botToken, userID string) (map[string]string, error) {
+	const api = "slack users.info"
+	_, user, ok := strings.Cut(userID, ":")
+	if !ok || user == "" {
+		return nil, fmt.Errorf("%w: %s: user id is not team:user", ErrLookup, api)
+	}
+	base := "https://slack.com"
+	if d != nil && d.SlackBaseURL != "" {
+		base = d.SlackBaseURL
+	}
+	body, err := d.get(ctx, api, base, "/api/users.info", url.Values{"user": {user}}, "Bearer "+botToken)
+	if err != nil {
+		return nil, err
+	}
+	// docs.slack.dev/reference/methods/users.info: {"ok": true, "user":
+	// {"real_name", "profile": {"real_name", "email", "phone", …}}};
+	// errors {"ok": false, "error": "user_not_found"} with HTTP 200.
+	var res struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+		User  struct {
+			RealName string `json:"real_name"`
+			Profile  struct {
+				RealName string `json:"real_name"`
+				Email    string `json:"email"`
+				Phone    string `json:"phone"`
+			} `json:"profile"`
+		} `json:"user"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, fmt.Errorf("%w: %s: answer is not the documented JSON", ErrLookup, api)
+	}
+	if !res.OK {
+		code := token(res.Error)
+		if code == "" {
+			code = "unnamed error"
+		}
+		return nil, fmt.Errorf("%w: %s: %s", ErrLookup, api, code)
+	}
+	out := map[string]string{}
+	put(out, "email", res.User.Profile.Email)
+	put(out, "phone", res.User.Profile.Phone)
+	put(out, "name", res.User.RealName)
+	if out["name"] == "" {
+		put(out, "name", res.User.Profile.RealName)
+	}
+	return out, nil
+}
+
+// WeCom answers the catalogue fields WeCom's externalcontact/get gives for
+// userID ("corp:external_userid", as in Event.UserID): "name" alone —
+// WeCom returns no phone and no email for an external contact (the only
+// numbers, follow_user[].remark_mobiles, are what a member typed as a
+// remark, not the person's own, and are not taken). accessToken is sent
+// only as the access_token query parameter, as WeCom documents.
+func (d *Directory) WeCom(ctx context.Context, accessToken, userID string) (map[string]string, error) {
+	const api = "wecom externalcontact/get"
+	_, user, ok := strings.Cut(userID, ":")
+	if !ok || user == "" {
+		return nil, fmt.Errorf("%w: %s: user id is not corp:user", ErrLookup, api)
+	}
+	base := "https://qyapi.weixin.qq.com"
+	if d != nil && d.WeComBaseURL != "" {
+		base = d.WeComBaseURL
+	}
+	body, err := d.get(ctx, api, base, "/cgi-bin/externalcontact/get",
+		url.Values{"access_token": {accessToken}, "external_userid": {user}}, "")
+	if err != nil {
+		return nil, err
+	}
+	// developer.work.weixin.qq.com/document/path/92114: {"errcode": 0,
+	// "errmsg": "ok", "external_contact": {"name", …}, "follow_user": […]}.
+	var res struct {
+		ErrCode         *int64 `json:"errcode"`
+		ExternalContact *struct {
+			Name string `json:"name"`
+		} `json:"external_contact"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.ErrCode == nil {
+		return nil, fmt.Errorf("%w: %s: answer is not the documented JSON", ErrLookup, api)
+	}
+	if *res.ErrCode != 0 {
+		return nil, fmt.Errorf("%w: %s: errcode %d", ErrLookup, api, *res.ErrCode)
+	}
+	if res.ExternalContact == nil {
+		return nil, fmt.Errorf("%w: %s: answer has no external_contact", ErrLookup, api)
+	}
+	out := map[string]string{}
+	put(out, "name", res.ExternalContact.Name)
+	return out, nil
+}
+
+func put(m map[string]string, k, v string) {
+	if v = strings.TrimSpace(v); v != "" {
+		m[k] = v
+	}
+}
+
+// get fetches base+path?query. Its errors never carry the URL (whose query
+// may hold a token or a user id): only the API's name and the cause.
+func (d *Directory) get(ctx context.Context, api, base, path string, query url.Values, authorization string) ([]byte, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/") + path)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%w: %s: base URL is not an http(s) URL", ErrLookup, api)
+	}
+	u.RawQuery = query.Encode()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, LookupTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: cannot build the request", ErrLookup, api)
+	}
+	req.Header.Set("Accept", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := d.client().Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error's text quotes the URL
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrLookup, api, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: reading the answer: %w", ErrLookup, api, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: %s: HTTP %d", ErrLookup, api, resp.StatusCode)
+	}
+	return body, nil
+}
