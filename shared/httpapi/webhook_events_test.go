@@ -92,7 +92,6 @@ func testdata(t *testing.T, name string) string {
 	return string(b)
 }
 
-
 func sign256(key, msg string) []byte {
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(msg))

@@ -29,7 +29,9 @@ func profile(id string, mod func(*store.Profile)) *store.Profile {
 	return p
 }
 
-func creator() store.Identifier { return store.Identifier{Indexed: true, Confirmable: true, Trust: customer.Asserted} }
+func creator() store.Identifier {
+	return store.Identifier{Indexed: true, Confirmable: true, Trust: customer.Asserted}
+}
 
 func sub(trust customer.Trust, ids []store.IndexRef, fields map[string]string) write {
 	w := write{trust: trust, subID: "S", now: time.Unix(1_800_000_000, 0), facts: facts{ids: ids, age: -1},

@@ -19,12 +19,12 @@ import (
 
 // Commit is everything one accepted submission writes.
 type Commit struct {
-	CustomerID  string
-	NewCustomer bool
-	PrevVersion int64 // the version read, for an existing customer
-	At          time.Time
-	ReviewDueAt time.Time
-	Confirmed   bool   // the customer confirmed their details (a proven submission)
+	CustomerID   string
+	NewCustomer  bool
+	PrevVersion  int64 // the version read, for an existing customer
+	At           time.Time
+	ReviewDueAt  time.Time
+	Confirmed    bool   // the customer confirmed their details (a proven submission)
 	AgeBand      string // set when not empty (only ever to a child's band)
 	ClearAgeBand bool   // a trusted system's birthday shows the customer is 14 or over
 	// Token is the transaction's client request token (1–36 characters):

@@ -91,7 +91,7 @@ type Interaction struct {
 	Direction    string    `dynamodbav:"direction" json:"direction"`
 	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
 	Attachments  []string  `dynamodbav:"attachments,omitempty" json:"attachments,omitempty"` // references, never fetched
-	Text         []byte    `dynamodbav:"text,omitempty" json:"-"`                             // sealed
+	Text         []byte    `dynamodbav:"text,omitempty" json:"-"`                            // sealed
 }
 
 // InteractionText names an interaction's text in its associated data.

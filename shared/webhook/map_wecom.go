@@ -38,11 +38,11 @@ func mapWeCom(r *reader) (Event, error) {
 		return Event{}, unmappable("wecom message has no ToUserName")
 	}
 	ev := Event{
-		ID:           r.str("MsgId"),
-		Type:         typ,
-		UserID:       corp + ":" + from,
-		Direction:    Inbound,
-		At:           unixTime(r.str("CreateTime")),
+		ID:        r.str("MsgId"),
+		Type:      typ,
+		UserID:    corp + ":" + from,
+		Direction: Inbound,
+		At:        unixTime(r.str("CreateTime")),
 	}
 	// The conversation is the app (agent) the person wrote to; the
 	// person's own user id is an identifier, sealed, never a plain label.
