@@ -34,7 +34,7 @@ bench: deps ## figures: KMS calls, write units, overhead ratio, allocations, bin
 	@$(MAKE) --no-print-directory size
 
 size: ## bootstrap sizes for linux/arm64
-	@mkdir -p bin && for fn in form-intake setup; do \
+	@mkdir -p bin && for fn in form-intake webhook-intake setup; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$fn/bootstrap ./functions/$$fn || exit 1; \
 		echo "$$fn bootstrap (linux/arm64): $$(stat -c %s bin/$$fn/bootstrap) bytes"; \
 	done
@@ -49,6 +49,9 @@ fuzz: ## run each fuzz target for a short while
 # sam build calls build-<LogicalId> with ARTIFACTS_DIR set (BuildMethod: makefile).
 build-FormIntakeFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/form-intake
+
+build-WebhookIntakeFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook-intake
 
 build-SetupFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/setup

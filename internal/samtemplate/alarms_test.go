@@ -173,3 +173,52 @@ func TestLambdaAlarms(t *testing.T) {
 		}
 	}
 }
+
+// What each function behind the HTTP API counts its requests in: the
+// function dimension its main gives its metrics (`const function`), and
+// the metric its handler emits with an outcome (error for a 5xx answer).
+var requestMetrics = map[string]struct{ function, metric string }{
+	"FormIntakeFunction":    {"form-intake", "Submissions"},
+	"WebhookIntakeFunction": {"webhook-intake", "Webhooks"},
+}
+
+// Every function behind the HTTP API has an alarm on its 5xx answers: its
+// request metric in the kehu namespace, dimensions exactly {function,
+// outcome=error}. (TestAlarmsSeeTheirMetrics checks that the handler's
+// lines are published under that set.)
+func TestHTTPFunctionsAlarmOn5xx(t *testing.T) {
+	tpl := open(t)
+	fns := httpFunctions(tpl)
+	if !slices.Equal(fns, sortedKeys(requestMetrics)) {
+		t.Errorf("functions behind the HTTP API %v, want %v", fns, sortedKeys(requestMetrics))
+	}
+	for _, name := range fns {
+		t.Run(name, func(t *testing.T) {
+			want, ok := requestMetrics[name]
+			if !ok {
+				t.Fatalf("declare in requestMetrics the metric %s counts its requests in", name)
+			}
+			main, err := os.ReadFile(filepath.Join("../..", buildTarget(t, name), "main.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := regexp.MustCompile(`(?m)^const function = "([a-z0-9-]+)"`).FindSubmatch(main); c == nil || string(c[1]) != want.function {
+				t.Errorf("%s's main does not declare const function = %q", name, want.function)
+			}
+			dims := map[string]string{"function": want.function, "outcome": "error"}
+			var alarms []string
+			for an, a := range tpl.GetAllCloudWatchAlarmResources() {
+				got := map[string]string{}
+				for _, d := range a.Dimensions {
+					got[d.Name] = d.Value
+				}
+				if a.Namespace != nil && *a.Namespace == metrics.Namespace && a.MetricName != nil && *a.MetricName == want.metric && maps.Equal(got, dims) {
+					alarms = append(alarms, an)
+				}
+			}
+			if len(alarms) != 1 {
+				t.Errorf("alarms on %s %s %v: %v, want one", metrics.Namespace, want.metric, dims, alarms)
+			}
+		})
+	}
+}

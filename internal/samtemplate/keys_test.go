@@ -2,25 +2,70 @@ package samtemplate
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/kehu-dev/kehu/internal/localkms"
 	"github.com/kehu-dev/kehu/shared/blindindex"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/source"
 )
 
 // The template's name for the table, as the test's markers show it.
 const tableRef = "Ref:CustomerTable"
 
-// The keys and the encryption context every use of each must be pinned to:
-// the very context the code sends, so the template cannot drift from it.
-func keyContexts() map[string]map[string]string {
+// The encryption context the code sends with each key: the very context,
+// from the code's own functions, so the template cannot drift from it.
+func codeContexts() map[string]map[string]string {
 	return map[string]map[string]string{
 		"ConfidentialKey": envelope.Context(tableRef, customer.Confidential),
 		"RestrictedKey":   envelope.Context(tableRef, customer.Restricted),
 		"BlindIndexKey":   blindindex.Context(tableRef),
+		"SecretsKey":      source.Context(tableRef, "any-source"),
 	}
 }
+
+// Context names whose value differs from one use of the key to the next,
+// so no policy can pin them: a pin would refuse every other value.
+var unpinned = map[string][]string{
+	"SecretsKey": {"kehu:source"}, // one secret per source
+}
+
+// Context names a key's statements pin to one of several values: the
+// blind-index key wraps two secrets, each statement names which.
+var pinnedToOneOf = map[string]map[string][]string{
+	"BlindIndexKey": {"kehu:purpose": {blindindex.PurposeBlindIndex, blindindex.PurposeIntakeKeys}},
+}
+
+// The keys and the encryption context every use of each must be pinned
+// to: the code's context less what varies.
+func keyContexts(t *testing.T) map[string]map[string]string {
+	t.Helper()
+	out := codeContexts()
+	for key, names := range pinnedToOneOf {
+		for n := range names {
+			delete(out[key], n)
+		}
+	}
+	for key, names := range unpinned {
+		for _, n := range names {
+			if _, ok := out[key][n]; !ok {
+				t.Errorf("%s of %s is not in the context the code sends (%v)", n, key, out[key])
+			}
+			delete(out[key], n)
+		}
+	}
+	return out
+}
+
+// The operator roles people assume.
+var operatorRoles = []string{"SalesServiceRole", "ComplianceRole", "AnalystRole", "AdminRole"}
+
+// Key administration actions that would let whoever holds them grant
+// themselves a use of the key: the account's statement delegates them to
+// IAM, so no IAM policy in the template may give them.
+var escalationActions = []string{"kms:CreateGrant", "kms:PutKeyPolicy", "kms:ReplicateKey", "kms:ImportKeyMaterial"}
 
 // Who may decrypt under each key, from its key policy: exactly these.
 func TestKeyReaders(t *testing.T) {
@@ -28,13 +73,19 @@ func TestKeyReaders(t *testing.T) {
 	kps := keyPolicies(t, tpl)
 	ids := identityPolicies(t, tpl)
 	intake := functionRole(t, tpl, "FormIntakeFunction")
+	webhook := functionRole(t, tpl, "WebhookIntakeFunction")
 	cases := []struct {
 		key     string
 		readers []string
 	}{
 		{"RestrictedKey", []string{"ComplianceRole"}},
 		{"ConfidentialKey", []string{"SalesServiceRole", "ComplianceRole"}},
-		{"BlindIndexKey", []string{intake, "SalesServiceRole", "ComplianceRole", "AdminRole"}},
+		{"BlindIndexKey", []string{intake, webhook, "SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")}},
+		// Webhook sources' secrets: the webhook function only, no person.
+		{"SecretsKey", []string{webhook}},
+	}
+	if got, want := len(cases), len(kps); got != want {
+		t.Errorf("%d keys with declared readers, the template has %d (%v)", got, want, sortedKeys(kps))
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -47,10 +98,11 @@ func TestKeyReaders(t *testing.T) {
 				t.Errorf("the key policy lets %v decrypt, want exactly %v; granted by %v", sortedKeys(got), setOf(tc.readers...), got)
 			}
 			// Nor can an IAM policy add a reader: none names the key for a
-			// decrypt, and the account's own statement delegates none.
+			// decrypt, or for a grant or a key policy that would add one,
+			// and the account's own statement delegates no decrypt.
 			for role, rs := range ids {
 				for _, s := range rs {
-					if a, ok := s.allowsAny(decryptActions); ok && s.onKey(tc.key) {
+					if a, ok := s.allowsAny(append(slices.Clone(decryptActions), escalationActions...)); ok && s.onKey(tc.key) {
 						t.Errorf("%s (attached to %s) grants %s on %s", s, role, a, tc.key)
 					}
 				}
@@ -66,21 +118,105 @@ func TestKeyReaders(t *testing.T) {
 	}
 }
 
-// The intake function may generate data keys under the tier keys but
-// never decrypt under them: a compromised intake cannot read what is stored.
+// No person can read a webhook source's secret: no operator role may
+// decrypt under the secrets key, nor grant itself a use of it, in the key
+// policy or in its IAM policies. The admin wraps secrets and only wraps.
+func TestNoPersonReadsWebhookSecrets(t *testing.T) {
+	tpl := open(t)
+	sts, ok := keyPolicies(t, tpl)["SecretsKey"]
+	if !ok {
+		t.Fatal("no SecretsKey")
+	}
+	ids := identityPolicies(t, tpl)
+	readers := principals(sts, decryptActions)
+	for _, role := range operatorRoles {
+		t.Run(role, func(t *testing.T) {
+			if by, ok := readers[role]; ok {
+				t.Errorf("%s may decrypt webhook secrets: %v", role, by)
+			}
+			for _, s := range ids[role] {
+				if a, ok := s.allowsAny(append(slices.Clone(cryptoActions), escalationActions...)); ok && s.onKey("SecretsKey") {
+					t.Errorf("%s grants %s %s on the secrets key", s, role, a)
+				}
+			}
+		})
+	}
+	if _, ok := principals(sts, []string{"kms:Encrypt"})["AdminRole"]; !ok {
+		t.Error("AdminRole cannot wrap a webhook secret (kms:Encrypt): kehu sources put would fail")
+	}
+}
+
+// Everything each key may be used for, by whom, from its key policy:
+// exactly these uses (a new use is a decision, made here).
+func TestKeyUses(t *testing.T) {
+	tpl := open(t)
+	kps := keyPolicies(t, tpl)
+	form := functionRole(t, tpl, "FormIntakeFunction")
+	webhook := functionRole(t, tpl, "WebhookIntakeFunction")
+	setupRole := functionRole(t, tpl, "SetupFunction")
+	want := map[string][]string{
+		"ConfidentialKey": {
+			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey",
+			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
+			"SalesServiceRole kms:Decrypt", "ComplianceRole kms:Decrypt",
+		},
+		"RestrictedKey": {
+			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey",
+			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
+			"ComplianceRole kms:Decrypt",
+		},
+		"BlindIndexKey": {
+			form + " kms:Decrypt", webhook + " kms:Decrypt",
+			"SalesServiceRole kms:Decrypt", "ComplianceRole kms:Decrypt", "AdminRole kms:Decrypt",
+			setupRole + " kms:Decrypt", setupRole + " kms:Encrypt",
+		},
+		"SecretsKey": {
+			"AdminRole kms:Encrypt", // kehu sources put, kehu sources secret add
+			webhook + " kms:Decrypt",
+		},
+	}
+	if !slices.Equal(sortedKeys(kps), sortedKeys(want)) {
+		t.Errorf("template keys %v, want %v", sortedKeys(kps), sortedKeys(want))
+	}
+	for key, sts := range kps {
+		t.Run(key, func(t *testing.T) {
+			var got []string
+			for _, a := range cryptoActions {
+				for p := range principals(sts, []string{a}) {
+					if !isAccountRoot(p) {
+						got = append(got, p+" "+a)
+					}
+				}
+			}
+			if got, want := setOf(got...), setOf(want[key]...); !slices.Equal(got, want) {
+				t.Errorf("the key policy allows %v, want exactly %v", got, want)
+			}
+		})
+	}
+}
+
+// The functions behind the HTTP API may generate data keys under the tier
+// keys but never decrypt under them: a compromised intake function cannot
+// read what is stored.
 func TestIntakeGeneratesButCannotDecrypt(t *testing.T) {
 	tpl := open(t)
 	kps := keyPolicies(t, tpl)
-	intake := functionRole(t, tpl, "FormIntakeFunction")
-	for _, key := range []string{"ConfidentialKey", "RestrictedKey"} {
-		t.Run(key, func(t *testing.T) {
-			if _, ok := principals(kps[key], []string{"kms:GenerateDataKey"})[intake]; !ok {
-				t.Errorf("%s cannot generate data keys under %s", intake, key)
-			}
-			if by, ok := principals(kps[key], decryptActions)[intake]; ok {
-				t.Errorf("%s may decrypt under %s: %v", intake, key, by)
-			}
-		})
+	fns := httpFunctions(tpl)
+	if len(fns) < 2 {
+		t.Fatalf("functions behind the HTTP API: %v; want form-intake and webhook-intake at least", fns)
+	}
+	for _, fn := range fns {
+		intake := functionRole(t, tpl, fn)
+		for _, key := range []string{"ConfidentialKey", "RestrictedKey"} {
+			t.Run(fn+"/"+key, func(t *testing.T) {
+				if _, ok := principals(kps[key], []string{"kms:GenerateDataKey"})[intake]; !ok {
+					t.Errorf("%s cannot generate data keys under %s", intake, key)
+				}
+				if by, ok := principals(kps[key], decryptActions)[intake]; ok {
+					t.Errorf("%s may decrypt under %s: %v", intake, key, by)
+				}
+			})
+		}
 	}
 }
 
@@ -92,7 +228,7 @@ func TestKeyUseIsPinned(t *testing.T) {
 	tpl := open(t)
 	kps := keyPolicies(t, tpl)
 	ids := identityPolicies(t, tpl)
-	contexts := keyContexts()
+	contexts := keyContexts(t)
 	for key, sts := range kps {
 		t.Run(key, func(t *testing.T) {
 			want, ok := contexts[key]
@@ -117,9 +253,26 @@ func TestKeyUseIsPinned(t *testing.T) {
 			}
 			for _, s := range uses {
 				eq := s.Condition["StringEquals"]
+				for name, values := range pinnedToOneOf[key] {
+					if got := eq["kms:EncryptionContext:"+name]; len(got) != 1 || !slices.Contains(values, got[0]) {
+						t.Errorf("%s: StringEquals kms:EncryptionContext:%s is %v, want one of %v", s, name, got, values)
+					}
+				}
 				for name, value := range want {
 					if got := eq["kms:EncryptionContext:"+name]; !slices.Equal(got, []string{value}) {
 						t.Errorf("%s: StringEquals kms:EncryptionContext:%s is %v, want [%s]", s, name, got, value)
+					}
+				}
+				// Nor is anything else pinned: a name the code does not
+				// send, or one whose value varies (a source's id), would
+				// refuse the code's own requests.
+				for op, kv := range s.Condition {
+					for k := range kv {
+						name, ok := strings.CutPrefix(k, "kms:EncryptionContext:")
+						_, oneOf := pinnedToOneOf[key][name]
+						if _, pinned := want[name]; ok && !pinned && !oneOf {
+							t.Errorf("%s: %s %s constrains a context name the code does not send with one fixed value (pinned: %v)", s, op, k, sortedKeys(want))
+						}
 					}
 				}
 			}
@@ -162,5 +315,86 @@ func TestKeyAdministrationCannotUseKeys(t *testing.T) {
 				t.Errorf("%d statements for the account, want one (key administration)", admins)
 			}
 		})
+	}
+}
+
+// Each key's alias: alias/<stack name>-<this>. The local stack's aliases
+// are the same for the stack name kehu.
+var keyAliases = map[string]string{
+	"ConfidentialKey": "confidential",
+	"RestrictedKey":   "restricted",
+	"BlindIndexKey":   "blind-index",
+	"SecretsKey":      "secrets",
+}
+
+// Every key has its alias and its ARN as a stack output (<Key>Arn), which
+// the CLI's KMS_KEY_* settings take; local/kms.json has the same keys.
+func TestKeyAliasesAndOutputs(t *testing.T) {
+	tpl := open(t)
+	aliases := map[string][]string{} // key -> alias names
+	for _, a := range tpl.GetAllKMSAliasResources() {
+		key := strings.TrimPrefix(a.TargetKeyId, "Ref:")
+		aliases[key] = append(aliases[key], a.AliasName)
+	}
+	cfg, err := localkms.LoadConfig("../../local/kms.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var local, wantLocal []string
+	for _, k := range cfg.Keys {
+		local = append(local, k.Alias)
+	}
+	for key := range keyPolicies(t, tpl) {
+		suffix, ok := keyAliases[key]
+		if !ok {
+			t.Errorf("declare in keyAliases the alias of %s", key)
+			continue
+		}
+		if want := "Sub:alias/${AWS::StackName}-" + suffix; !slices.Equal(aliases[key], []string{want}) {
+			t.Errorf("%s has aliases %v, want [%s]", key, aliases[key], want)
+		}
+		out, ok := tpl.Outputs[key+"Arn"]
+		if v, _ := out.Value.(string); !ok || v != "GetAtt:"+key+".Arn" {
+			t.Errorf("output %sArn is %v, want the key's ARN", key, out.Value)
+		}
+		wantLocal = append(wantLocal, "alias/kehu-"+suffix)
+	}
+	if !slices.Equal(setOf(local...), setOf(wantLocal...)) {
+		t.Errorf("local/kms.json has keys %v, want %v", setOf(local...), setOf(wantLocal...))
+	}
+}
+
+// The blind-index key wraps two secrets. The identity secret (operators
+// find customers with it) and the intake keys, whose internal secret keys
+// the value fingerprints, consent proofs and request hashes: whoever held
+// it could test guesses (a restricted income, an ID number) against a
+// profile's fingerprints. Exactly these may unwrap each.
+func TestIntakeKeysReaders(t *testing.T) {
+	tpl := open(t)
+	sts := keyPolicies(t, tpl)["BlindIndexKey"]
+	byPurpose := map[string][]string{}
+	for _, s := range sts {
+		if _, ok := s.allowsAny(decryptActions); !ok {
+			continue
+		}
+		purpose := s.Condition["StringEquals"]["kms:EncryptionContext:kehu:purpose"]
+		if len(purpose) != 1 {
+			t.Fatalf("%s: decrypt not pinned to one purpose", s)
+		}
+		for _, p := range s.Principals {
+			byPurpose[purpose[0]] = append(byPurpose[purpose[0]], strings.TrimSuffix(strings.TrimPrefix(p, "GetAtt:"), ".Arn"))
+		}
+	}
+	want := map[string][]string{
+		blindindex.PurposeIntakeKeys: {functionRole(t, tpl, "FormIntakeFunction"), functionRole(t, tpl, "WebhookIntakeFunction"), "ComplianceRole"},
+		blindindex.PurposeBlindIndex: {"SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")},
+	}
+	for purpose, readers := range want {
+		if got := setOf(byPurpose[purpose]...); !slices.Equal(got, setOf(readers...)) {
+			t.Errorf("%s: %v may decrypt, want exactly %v", purpose, got, setOf(readers...))
+		}
+	}
+	if len(byPurpose) != len(want) {
+		t.Errorf("purposes %v", sortedKeys(byPurpose))
 	}
 }

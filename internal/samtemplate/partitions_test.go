@@ -1,28 +1,84 @@
 package samtemplate
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/awslabs/goformation/v7/cloudformation"
 )
 
-// Who owns which partitions of the table (pk patterns, as the policies
-// write them). Only an owner writes a partition.
-var owners = map[string][]string{
-	// functions
-	"FormIntakeFunction": {"CUST#*", "BIDX#*", "IDEM#*", "REVIEW*", "DKEY#*"},
-	"SetupFunction":      {"CONFIG"},
-	// operators
-	"ComplianceRole":   {"CUST#*"}, // restoring a field value: the profile and its ledger entry
-	"AdminRole":        {"FORM"},
-	"SalesServiceRole": nil,
-	"AnalystRole":      nil,
+// What each principal may do to the table, by partition (pk patterns, as
+// the policies write them): exactly this. A partition's owners are those
+// that may write or delete it; only an owner writes a partition.
+type tableAccess struct {
+	write  []string // PutItem, UpdateItem, ConditionCheckItem (and their PartiQL and batch forms)
+	delete []string // DeleteItem
+	get    []string // GetItem, BatchGetItem
+	query  []string // Query
 }
 
-// Partitions any function may read without owning them: definitions and
-// the wrapped secret.
-var sharedReads = []string{"FORM", "CONFIG"}
+// A customer's data: profile and ledger, blind index, wrapped data keys,
+// reviews.
+var customerParts = []string{"CUST#*", "BIDX#*", "DKEY#*", "REVIEW*"}
+
+// What a webhook delivery writes besides: its delivery mark (exactly once)
+// or its quarantined payload.
+var webhookParts = []string{"WHK#*", "QUARANTINE"}
+
+func with(base []string, more ...string) []string { return slices.Concat(base, more) }
+
+var access = map[string]tableAccess{
+	// functions
+	"FormIntakeFunction": {
+		write: with(customerParts, "IDEM#*"), delete: with(customerParts, "IDEM#*"),
+		get: with(customerParts, "IDEM#*", "FORM", "CONFIG"),
+	},
+	// Dedupes by WHK#, not IDEM#; deletes nothing; no Query.
+	"WebhookIntakeFunction": {
+		write: with(customerParts, webhookParts...),
+		get:   with(customerParts, append(slices.Clone(webhookParts), "SOURCE", "CONFIG")...),
+	},
+	"SetupFunction": {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
+	// operators
+	"SalesServiceRole": {get: with(customerParts, "CONFIG"), query: with(customerParts, "CONFIG")},
+	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
+	// replay runs the webhook pipeline in the CLI, drop deletes.
+	"ComplianceRole": {
+		write:  with(customerParts, webhookParts...),
+		delete: []string{"QUARANTINE"},
+		get:    with(customerParts, "CONFIG", "QUARANTINE", "SOURCE", "WHK#*"),
+		query:  with(customerParts, "CONFIG", "QUARANTINE"),
+	},
+	// Every partition, but general-tier attributes only (TestAnalystReadsGeneralTierOnly).
+	"AnalystRole": {get: []string{"*"}, query: []string{"*"}},
+	// `kehu forms …`, `kehu sources …`; `kehu customer find` and the secret.
+	"AdminRole": {
+		write: []string{"FORM", "SOURCE"},
+		get:   []string{"FORM", "SOURCE", "CONFIG", "BIDX#*"},
+		query: []string{"FORM", "SOURCE"},
+	},
+}
+
+// partitionOwners returns the partitions each principal may write or delete.
+func partitionOwners() map[string][]string {
+	out := map[string][]string{}
+	for p, a := range access {
+		out[p] = setOf(append(slices.Clone(a.write), a.delete...)...)
+	}
+	return out
+}
+
+// readable is every partition a principal may read or write.
+func (a tableAccess) readable() []string {
+	return setOf(slices.Concat(a.write, a.delete, a.get, a.query)...)
+}
+
+// Partitions read-only to whoever does not own them: definitions and the
+// wrapped secret.
+var sharedReads = []string{"FORM", "CONFIG", "SOURCE"}
 
 // DynamoDB actions by what they do. Table-level actions carry no partition
 // key, so a LeadingKeys condition cannot limit them (ForAllValues over no
@@ -31,7 +87,15 @@ var (
 	ddbWrites = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 		"dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}
 	ddbKeyedReads = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PartiQLSelect"}
-	ddbUnkeyed    = []string{"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:CreateTable",
+	// The actions of each kind of access; a statement allowing any of them
+	// grants that kind on its partitions.
+	ddbAccessKinds = map[string][]string{
+		"write":  {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"},
+		"delete": {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLDelete"},
+		"get":    {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PartiQLSelect"},
+		"query":  {"dynamodb:Query", "dynamodb:PartiQLSelect"},
+	}
+	ddbUnkeyed = []string{"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:CreateTable",
 		"dynamodb:RestoreTableFromBackup", "dynamodb:RestoreTableToPointInTime", "dynamodb:ImportTable",
 		"dynamodb:ExportTableToPointInTime", "dynamodb:UpdateTimeToLive", "dynamodb:DeleteBackup",
 		"dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
@@ -73,23 +137,13 @@ func leadingKeys(s statement) ([]string, bool) {
 func TestWritesOnlyOwnPartitions(t *testing.T) {
 	tpl := open(t)
 	ids := identityPolicies(t, tpl)
-	roles := map[string]string{} // role -> owner
-	for name := range tpl.GetAllServerlessFunctionResources() {
-		roles[functionRole(t, tpl, name)] = name
-	}
-	for _, r := range []string{"SalesServiceRole", "ComplianceRole", "AnalystRole", "AdminRole"} {
-		roles[r] = r
-	}
-	for role := range ids {
-		if _, ok := roles[role]; !ok {
-			t.Errorf("policies attached to %s, which is neither a function's role nor an operator role", role)
-		}
-	}
+	roles := tableRoles(t, tpl, ids)
+	owners := partitionOwners()
 	for role, owner := range roles {
 		t.Run(owner, func(t *testing.T) {
 			owned, ok := owners[owner]
 			if !ok {
-				t.Fatalf("declare in owners which partitions %s owns", owner)
+				t.Fatalf("declare in access which partitions %s owns", owner)
 			}
 			_, err := tpl.GetServerlessFunctionWithName(owner)
 			isFunction := err == nil
@@ -135,8 +189,8 @@ func TestWritesOnlyOwnPartitions(t *testing.T) {
 						continue
 					}
 					for _, k := range keys {
-						if !within(k, append(slices.Clone(owned), sharedReads...)) {
-							t.Errorf("%s lets %s read partitions %q, outside its own %v and %v", s, owner, k, owned, sharedReads)
+						if r := access[owner].readable(); !within(k, r) {
+							t.Errorf("%s lets %s read partitions %q, outside %v", s, owner, k, r)
 						}
 					}
 				}
@@ -145,6 +199,69 @@ func TestWritesOnlyOwnPartitions(t *testing.T) {
 					if writes && !within(shared, owned) && slices.ContainsFunc(keys, func(k string) bool { return within(shared, []string{k}) }) {
 						t.Errorf("%s lets %s write %s", s, owner, shared)
 					}
+				}
+			}
+		})
+	}
+}
+
+// tableRoles maps the role of each function and each operator role to the
+// name access declares it under, and fails for policies attached elsewhere.
+func tableRoles(t *testing.T, tpl *cloudformation.Template, ids map[string][]statement) map[string]string {
+	t.Helper()
+	roles := map[string]string{} // role -> owner
+	for name := range tpl.GetAllServerlessFunctionResources() {
+		roles[functionRole(t, tpl, name)] = name
+	}
+	for _, r := range operatorRoles {
+		roles[r] = r
+	}
+	for role := range ids {
+		if _, ok := roles[role]; !ok {
+			t.Errorf("policies attached to %s, which is neither a function's role nor an operator role", role)
+		}
+	}
+	return roles
+}
+
+// Each principal may write, delete, get and query exactly the partitions
+// declared in access: no more (a grant nobody decided), and no fewer (a
+// grant the code needs, or production refuses it). A statement with no
+// LeadingKeys condition counts as "*", every partition.
+func TestTableAccessIsExact(t *testing.T) {
+	tpl := open(t)
+	ids := identityPolicies(t, tpl)
+	roles := tableRoles(t, tpl, ids)
+	for name := range access {
+		if !slices.Contains(slices.Collect(maps.Values(roles)), name) {
+			t.Errorf("access declares %s, which is neither a function nor an operator role", name)
+		}
+	}
+	for role, owner := range roles {
+		t.Run(owner, func(t *testing.T) {
+			a, ok := access[owner]
+			if !ok {
+				t.Fatalf("declare in access what %s may do to the table", owner)
+			}
+			want := map[string][]string{"write": a.write, "delete": a.delete, "get": a.get, "query": a.query}
+			got := map[string][]string{}
+			for _, s := range ids[role] {
+				if s.Effect != "Allow" {
+					continue
+				}
+				keys, limited := leadingKeys(s)
+				if !limited {
+					keys = []string{"*"}
+				}
+				for kind, actions := range ddbAccessKinds {
+					if _, ok := s.allowsAny(actions); ok {
+						got[kind] = append(got[kind], keys...)
+					}
+				}
+			}
+			for _, kind := range slices.Sorted(maps.Keys(ddbAccessKinds)) {
+				if g, w := setOf(got[kind]...), setOf(want[kind]...); !slices.Equal(g, w) {
+					t.Errorf("%s may %s partitions %v, want exactly %v", owner, kind, g, w)
 				}
 			}
 		})
@@ -217,6 +334,10 @@ func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 // functions) has an owner above and a policy in the template that lets its
 // owner write it: a new kind of item cannot arrive without someone deciding
 // who may write it, nor be refused in production for want of a grant.
+//
+// And the other way: every partition a policy names (in access) is one the
+// store writes, with that exact key prefix, so a grant cannot miss the
+// partition the code uses (WHK# against WEBHOOK#, say).
 func TestEveryPartitionHasAnOwner(t *testing.T) {
 	pk := regexp.MustCompile(`(?:PK\s*=\s*|\breturn\s+)"([A-Z][A-Z_]*#?)"`)
 	found := map[string]bool{}
@@ -237,6 +358,7 @@ func TestEveryPartitionHasAnOwner(t *testing.T) {
 			}
 		}
 	}
+	owners := partitionOwners()
 	for _, p := range sortedKeys(found) {
 		owned := false
 		for _, patterns := range owners {
@@ -247,6 +369,17 @@ func TestEveryPartitionHasAnOwner(t *testing.T) {
 		}
 		if !within(p, granted) {
 			t.Errorf("partition %q of shared/store: no policy in template.yaml lets anyone write it", p)
+		}
+	}
+	named := map[string]bool{}
+	for _, a := range access {
+		for _, p := range a.readable() {
+			named[p] = p != "*"
+		}
+	}
+	for _, p := range sortedKeys(named) {
+		if named[p] && !slices.ContainsFunc(sortedKeys(found), func(f string) bool { return within(f, []string{p}) }) {
+			t.Errorf("partition %q is granted, but shared/store writes no such partition (it writes %v): is the prefix the code's?", p, sortedKeys(found))
 		}
 	}
 }

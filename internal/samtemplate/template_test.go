@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/global"
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/kehu-dev/kehu/internal/setup"
@@ -69,8 +70,9 @@ func open(t *testing.T) *cloudformation.Template {
 var functionEnv = map[string]struct {
 	required, optional []string
 }{
-	"FormIntakeFunction": {config.Required, config.Optional},
-	"SetupFunction":      {setup.Env, nil},
+	"FormIntakeFunction":    {config.Required, config.Optional},
+	"WebhookIntakeFunction": {config.WebhookRequired, slices.Concat(config.Optional, config.WebhookOptional)},
+	"SetupFunction":         {setup.Env, nil},
 }
 
 // What each variable must point at, wherever it is set.
@@ -79,6 +81,43 @@ var envValues = map[string]string{
 	config.EnvConfidentialKey: "GetAtt:ConfidentialKey.Arn",
 	config.EnvRestrictedKey:   "GetAtt:RestrictedKey.Arn",
 	config.EnvBlindIndexKey:   "GetAtt:BlindIndexKey.Arn",
+	config.EnvSecretsKey:      "GetAtt:SecretsKey.Arn",
+}
+
+// buildTarget is the package the Makefile's build-<function> target builds
+// (sam build runs `make build-<LogicalId>`), such as "./functions/form-intake".
+func buildTarget(t *testing.T, function string) string {
+	t.Helper()
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := regexp.MustCompile(`(?m)^build-` + regexp.QuoteMeta(function) + `:\n\t.*-o \$\(ARTIFACTS_DIR\)/bootstrap (\./functions/[a-z0-9-]+)$`).FindSubmatch(makefile)
+	if target == nil {
+		t.Fatalf("Makefile has no build-%s target building a ./functions package into $(ARTIFACTS_DIR)/bootstrap", function)
+	}
+	return string(target[1])
+}
+
+// httpFunctions returns the functions behind the HTTP API, sorted.
+func httpFunctions(tpl *cloudformation.Template) []string {
+	var out []string
+	for name, fn := range tpl.GetAllServerlessFunctionResources() {
+		if behindHTTPAPI(fn) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func behindHTTPAPI(fn *serverless.Function) bool {
+	for _, ev := range fn.Events {
+		if ev.Type == "HttpApi" {
+			return true
+		}
+	}
+	return false
 }
 
 func TestFunctionsBuildAndConfigure(t *testing.T) {
@@ -86,6 +125,10 @@ func TestFunctionsBuildAndConfigure(t *testing.T) {
 	makefile, err := os.ReadFile("../../Makefile")
 	if err != nil {
 		t.Fatal(err)
+	}
+	size := regexp.MustCompile(`(?m)^size:.*\n(?:\t.*\n)*?\t.*for fn in ([a-z0-9 -]+); do`).FindSubmatch(makefile)
+	if size == nil {
+		t.Fatal("Makefile has no size target looping `for fn in …; do` over the functions")
 	}
 	fns := tpl.GetAllServerlessFunctionResources()
 	if len(fns) == 0 {
@@ -100,13 +143,14 @@ func TestFunctionsBuildAndConfigure(t *testing.T) {
 				t.Fatalf("BuildMethod %v, want makefile", fn.AWSCloudFormationMetadata["BuildMethod"])
 			}
 			// sam build runs `make build-<LogicalId>`; its recipe names the package.
-			target := regexp.MustCompile(`(?m)^build-` + name + `:\n\t.*-o \$\(ARTIFACTS_DIR\)/bootstrap (\./functions/[a-z0-9-]+)$`).FindSubmatch(makefile)
-			if target == nil {
-				t.Fatalf("Makefile has no build-%s target building a ./functions package into $(ARTIFACTS_DIR)/bootstrap", name)
+			target := buildTarget(t, name)
+			// `make size` reports every function's bootstrap.
+			if pkg := strings.TrimPrefix(target, "./functions/"); !slices.Contains(strings.Fields(string(size[1])), pkg) {
+				t.Errorf("make size does not build %s (it builds %s)", pkg, size[1])
 			}
-			main, err := os.ReadFile(filepath.Join("../..", string(target[1]), "main.go"))
+			main, err := os.ReadFile(filepath.Join("../..", target, "main.go"))
 			if err != nil || !strings.Contains(string(main), "package main") || !strings.Contains(string(main), "lambda.Start(") {
-				t.Fatalf("%s/main.go is not a Lambda main package: %v", target[1], err)
+				t.Fatalf("%s/main.go is not a Lambda main package: %v", target, err)
 			}
 			want, ok := functionEnv[name]
 			if !ok {
@@ -161,7 +205,7 @@ func TestTableMatchesCode(t *testing.T) {
 
 func TestOneKeyPerTier(t *testing.T) {
 	tpl := open(t)
-	for _, name := range []string{"ConfidentialKey", "RestrictedKey", "BlindIndexKey"} {
+	for _, name := range []string{"ConfidentialKey", "RestrictedKey", "BlindIndexKey", "SecretsKey"} {
 		k, err := tpl.GetKMSKeyWithName(name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -170,33 +214,87 @@ func TestOneKeyPerTier(t *testing.T) {
 		if k.EnableKeyRotation == nil || !*k.EnableKeyRotation {
 			t.Errorf("%s has no key rotation", name)
 		}
+		// Deleting a key loses everything wrapped under it (the table is
+		// retained, so its keys are too).
+		if k.AWSCloudFormationDeletionPolicy != "Retain" || k.AWSCloudFormationUpdateReplacePolicy != "Retain" {
+			t.Errorf("%s is not retained on delete and replace", name)
+		}
 	}
+}
+
+// Every function has its log group, with the stack's retention: created
+// before the function first runs, so the function's logs do not land in a
+// group kept forever.
+func TestFunctionsHaveLogGroups(t *testing.T) {
+	tpl := open(t)
+	groups := map[string]int{} // function -> log groups
+	for name, lg := range tpl.GetAllLogsLogGroupResources() {
+		if lg.LogGroupName == nil {
+			continue
+		}
+		m := regexp.MustCompile(`^Sub:/aws/lambda/\$\{(\w+)\}$`).FindStringSubmatch(*lg.LogGroupName)
+		if m == nil {
+			continue
+		}
+		groups[m[1]]++
+		if lg.RetentionInDays == nil {
+			t.Errorf("%s keeps %s's logs forever", name, m[1])
+		}
+	}
+	for name := range tpl.GetAllServerlessFunctionResources() {
+		if groups[name] != 1 {
+			t.Errorf("%s has %d log groups /aws/lambda/${%s}, want one", name, groups[name], name)
+		}
+	}
+}
+
+// Each function's HTTP API routes, as the code and the local gateway serve
+// them.
+var routes = map[string][]string{
+	"FormIntakeFunction":    {"OPTIONS /v1/forms/{formId}/submissions", "POST /v1/forms/{formId}/submissions"},
+	"WebhookIntakeFunction": {"GET /v1/webhooks/{sourceId}", "POST /v1/webhooks/{sourceId}"},
 }
 
 func TestRoutesMatchLocalGateway(t *testing.T) {
 	tpl := open(t)
-	fn, err := tpl.GetServerlessFunctionWithName("FormIntakeFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var routes []string
-	for _, ev := range fn.Events {
-		if p := ev.Properties.HttpApiEvent; p != nil {
-			routes = append(routes, *p.Method+" "+*p.Path)
-		}
-	}
-	slices.Sort(routes)
-	want := []string{"OPTIONS /v1/forms/{formId}/submissions", "POST /v1/forms/{formId}/submissions"}
-	if !slices.Equal(routes, want) {
-		t.Fatalf("routes %v, want %v", routes, want)
-	}
 	gw, err := os.ReadFile("../../cmd/devstack/main.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range want {
-		if !strings.Contains(string(gw), `"`+r+`"`) {
-			t.Errorf("the local gateway does not serve %s", r)
-		}
+	if got, want := httpFunctions(tpl), sortedKeys(routes); !slices.Equal(got, want) {
+		t.Errorf("functions behind the HTTP API %v, want %v", got, want)
+	}
+	for name, want := range routes {
+		t.Run(name, func(t *testing.T) {
+			fn, err := tpl.GetServerlessFunctionWithName(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for ev, e := range fn.Events {
+				p := e.Properties.HttpApiEvent
+				if e.Type != "HttpApi" || p == nil || p.Method == nil || p.Path == nil {
+					t.Errorf("event %s is not an HTTP API route", ev)
+					continue
+				}
+				got = append(got, *p.Method+" "+*p.Path)
+				if p.ApiId == nil || *p.ApiId != "Ref:HttpApi" {
+					t.Errorf("event %s is not on the stack's HttpApi", ev)
+				}
+				// The handlers read API Gateway's 2.0 payload.
+				if v := p.PayloadFormatVersion; v == nil || *v != "2.0" {
+					t.Errorf("event %s does not set PayloadFormatVersion 2.0", ev)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("routes %v, want %v", got, want)
+			}
+			for _, r := range want {
+				if !strings.Contains(string(gw), `"`+r+`"`) {
+					t.Errorf("the local gateway does not serve %s", r)
+				}
+			}
+		})
 	}
 }
