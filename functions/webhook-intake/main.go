@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 
@@ -31,8 +32,14 @@ func main() {
 
 func handler(log *slog.Logger, getenv func(string) string) *httpapi.WebhookIntake {
 	cfg, cfgErr := config.FromEnv(getenv)
-	if cfgErr == nil && cfg.SecretsKey == "" {
-		cfgErr = &config.IncompleteError{Missing: []string{config.EnvSecretsKey}}
+	if cfg.SecretsKey == "" {
+		var inc *config.IncompleteError
+		switch {
+		case cfgErr == nil:
+			cfgErr = &config.IncompleteError{Missing: []string{config.EnvSecretsKey}}
+		case errors.As(cfgErr, &inc):
+			inc.Missing = append(inc.Missing, config.EnvSecretsKey)
+		}
 	}
 	if cfgErr != nil {
 		log.Error("webhook-intake configuration incomplete; answering 503", "err", cfgErr)

@@ -251,6 +251,11 @@ func EventSubmission(ctx context.Context, def source.Definition, f *form.Definit
 	}
 	if uf := def.UserField(); uf != "" && ev.UserID != "" {
 		fields[uf] = []string{ev.UserID}
+		if wd, ok := dir.(*webhook.Directory); ok && def.APIBaseURL != "" {
+			local := *wd // the source names its own API base (a stand-in in tests)
+			local.SlackBaseURL, local.WeComBaseURL = def.APIBaseURL, def.APIBaseURL
+			dir = &local
+		}
 		if apiToken != "" && dir != nil {
 			// Slack wants an answer within 3 s: the lookup gets at most 1.5.
 			lctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
