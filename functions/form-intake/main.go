@@ -14,7 +14,6 @@ import (
 
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
-	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
 )
 
@@ -29,26 +28,12 @@ func main() {
 // handler reads the configuration and returns the function's handler; the
 // pipeline itself is built on the first request (and rebuilt after a
 // failure), so a cold start never fails.
-func handler(ctx context.Context, log *slog.Logger, getenv func(string) string) *httpapi.FormIntake {
+func handler(_ context.Context, log *slog.Logger, getenv func(string) string) *httpapi.FormIntake {
 	cfg, cfgErr := config.FromEnv(getenv)
 	if cfgErr != nil {
 		log.Error("form-intake configuration incomplete; answering 503", "err", cfgErr)
 	}
-	wiring := &httpapi.Wiring{Build: func(ctx context.Context) (*intake.Service, func() int64, error) {
-		if cfgErr != nil {
-			return nil, nil, cfgErr
-		}
-		awsCfg, err := config.AWS(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		svc, sealer, err := intake.Wire(ctx, cfg, awsCfg)
-		if err != nil {
-			log.Error("form-intake cannot start its pipeline; answering 503", "err", err)
-			return nil, nil, err
-		}
-		return svc, sealer.KMSCalls, nil
-	}}
+	wiring := httpapi.NewWiring(cfg, cfgErr, log, nil)
 	maxBody := cfg.MaxBodyBytes
 	if maxBody == 0 {
 		maxBody = 64 << 10

@@ -7,16 +7,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
-	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
@@ -49,25 +48,12 @@ func handler(log *slog.Logger, getenv func(string) string) *httpapi.WebhookIntak
 	if h.MaxBody == 0 {
 		h.MaxBody = 1 << 20
 	}
-	h.Wiring = &httpapi.Wiring{Build: func(ctx context.Context) (*intake.Service, func() int64, error) {
-		if cfgErr != nil {
-			return nil, nil, cfgErr
-		}
-		awsCfg, err := config.AWS(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		svc, sealer, err := intake.Wire(ctx, cfg, awsCfg)
-		if err != nil {
-			log.Error("webhook-intake cannot start its pipeline; answering 503", "err", err)
-			return nil, nil, err
-		}
+	h.Wiring = httpapi.NewWiring(cfg, cfgErr, log, func(awsCfg aws.Config) {
 		// The handler reads h.Sources only after the pipeline is wired (one
 		// request at a time in a Lambda instance).
 		st := store.New(config.DynamoDB(awsCfg), cfg.Table)
 		st.CallTimeout = cfg.CallTimeout
 		h.Sources = &source.Cache{Store: st, KMS: config.KMS(awsCfg)}
-		return svc, sealer.KMSCalls, nil
-	}}
+	})
 	return h
 }

@@ -2,9 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/intake"
 )
 
@@ -45,4 +49,29 @@ func (w *Wiring) Get(ctx context.Context) (*intake.Service, func() int64, error)
 		w.svc = nil
 	}
 	return w.svc, w.kms, w.err
+}
+
+// NewWiring is the usual Build of a function's pipeline: an incomplete
+// configuration (cfgErr) is answered as it is; otherwise the SDK's
+// configuration and intake.Wire, with also (when set) building whatever
+// else the function needs from the same SDK configuration.
+func NewWiring(cfg config.Config, cfgErr error, log *slog.Logger, also func(awsCfg aws.Config)) *Wiring {
+	return &Wiring{Build: func(ctx context.Context) (*intake.Service, func() int64, error) {
+		if cfgErr != nil {
+			return nil, nil, cfgErr
+		}
+		awsCfg, err := config.AWS(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		svc, sealer, err := intake.Wire(ctx, cfg, awsCfg)
+		if err != nil {
+			log.Error("cannot start the pipeline; answering 503", "err", err)
+			return nil, nil, err
+		}
+		if also != nil {
+			also(awsCfg)
+		}
+		return svc, sealer.KMSCalls, nil
+	}}
 }
