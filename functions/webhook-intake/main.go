@@ -44,7 +44,7 @@ func handler(log *slog.Logger, getenv func(string) string) *httpapi.WebhookIntak
 		log.Error("webhook-intake configuration incomplete; answering 503", "err", cfgErr)
 	}
 	h := &httpapi.WebhookIntake{Log: log, Metrics: metrics.New(os.Stdout, function), MaxBody: cfg.WebhookMaxBodyBytes,
-		Directory: &webhook.Directory{}}
+		Directory: &webhook.Directory{}, BaseCurrency: cfg.BaseCurrency}
 	if h.MaxBody == 0 {
 		h.MaxBody = 1 << 20
 	}

@@ -38,8 +38,8 @@ var access = map[string]tableAccess{
 	},
 	// Dedupes by WHK#, not IDEM#; deletes nothing; no Query.
 	"WebhookIntakeFunction": {
-		write: with(customerParts, webhookParts...),
-		get:   with(customerParts, append(slices.Clone(webhookParts), "SOURCE", "CONFIG")...),
+		write: with(customerParts, append(slices.Clone(webhookParts), "ORDER#*")...),
+		get:   with(customerParts, append(slices.Clone(webhookParts), "ORDER#*", "SOURCE", "CONFIG")...),
 	},
 	"SetupFunction": {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
 	// operators
@@ -296,7 +296,7 @@ func TestWithin(t *testing.T) {
 // every request, and holds no KMS permission at all.
 func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 	tpl := open(t)
-	general := []string{"pk", "sk", "entity", "version", "created_at", "updated_at", "review_due_at", "confirmed_at", "general", "consent", "age_band"}
+	general := []string{"pk", "sk", "entity", "version", "created_at", "updated_at", "review_due_at", "confirmed_at", "general", "consent", "age_band", "trade_count", "trade_total", "trade_months", "first_trade_at", "last_trade_at"}
 	sts := identityPolicies(t, tpl)["AnalystRole"]
 	if len(sts) == 0 {
 		t.Fatal("AnalystRole has no policy")

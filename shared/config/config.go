@@ -31,6 +31,7 @@ const (
 	EnvBudget          = "SUBMISSION_TIMEOUT"
 	EnvSecretsKey      = "KMS_KEY_SECRETS"        // webhook sources' secrets
 	EnvWebhookMaxBody  = "WEBHOOK_MAX_BODY_BYTES" // default 1 MiB
+	EnvBaseCurrency    = "BASE_CURRENCY"          // orders' currency, default CNY
 )
 
 // Required lists the variables every intake function must have.
@@ -44,7 +45,7 @@ var Optional = []string{EnvMaxBodyBytes, EnvDataKeyMaxAge, EnvDataKeyMaxUses, En
 var WebhookRequired = append(append([]string{}, Required...), EnvSecretsKey)
 
 // WebhookOptional lists the webhook function's own optional variables.
-var WebhookOptional = []string{EnvWebhookMaxBody}
+var WebhookOptional = []string{EnvWebhookMaxBody, EnvBaseCurrency}
 
 // Config is what an intake function needs to know.
 type Config struct {
@@ -64,6 +65,7 @@ type Config struct {
 	// a webhook's body (1 MiB by default). The webhook function only.
 	SecretsKey          string
 	WebhookMaxBodyBytes int
+	BaseCurrency        string // ISO 4217; an order in another currency is quarantined, never converted
 }
 
 // New returns a configuration with the defaults of the optional settings:
@@ -73,7 +75,7 @@ type Config struct {
 func New(table, confidentialKey, restrictedKey, blindIndexKey string) Config {
 	return Config{Table: table, ConfidentialKey: confidentialKey, RestrictedKey: restrictedKey, BlindIndexKey: blindIndexKey,
 		MaxBodyBytes: 64 << 10, DataKeyMaxAge: 5 * time.Minute, DataKeyMaxUses: 1 << 20,
-		CallTimeout: 3 * time.Second, Budget: 8 * time.Second, WebhookMaxBodyBytes: 1 << 20}
+		CallTimeout: 3 * time.Second, Budget: 8 * time.Second, WebhookMaxBodyBytes: 1 << 20, BaseCurrency: "CNY"}
 }
 
 // IncompleteError names the settings a function lacks. The names are
@@ -129,6 +131,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.SecretsKey = strings.TrimSpace(getenv(EnvSecretsKey))
+	if v := getenv(EnvBaseCurrency); v != "" {
+		if len(v) != 3 || strings.ToUpper(v) != v {
+			return c, fmt.Errorf("%s must be an ISO 4217 code such as CNY", EnvBaseCurrency)
+		}
+		c.BaseCurrency = v
+	}
 	if v := getenv(EnvWebhookMaxBody); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1024 || n > 6<<20 {

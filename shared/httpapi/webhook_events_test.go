@@ -154,6 +154,12 @@ func fixtures(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	out["standard-message.json"] = webhookEvent("POST", "web-chat", std("msg_2pYbQ8RzKx1", created), nil, created)
 	order := testdata(t, "standard-order-created.json")
 	out["standard-unmappable.json"] = webhookEvent("POST", "web-chat", std("msg_2pYbQ8RzKx2", order), nil, order)
+	ord := `{"type":"order.completed","data":{"order_id":"SO-1001","customer":{"email":"wang.fang@example.cn","phone":"13900139000"},"amount":"1234.50","currency":"CNY","completed_at":"2026-11-20T08:00:00Z"}}`
+	okey, _ := webhook.StandardSecret("whsec_b3JkZXJzLWxvY2FsLXRlc3Qtc2VjcmV0LTI0Yg==")
+	om := hmac.New(sha256.New, okey)
+	om.Write([]byte("msg_order_1001." + ts + "." + ord))
+	out["orders-completed.json"] = webhookEvent("POST", "shop-orders", map[string]string{"content-type": "application/json", "webhook-id": "msg_order_1001",
+		"webhook-timestamp": ts, "webhook-signature": "v1," + base64.StdEncoding.EncodeToString(om.Sum(nil))}, nil, ord)
 	out["unknown-source.json"] = webhookEvent("POST", "no-such-source", std("msg_2pYbQ8RzKx3", created), nil, created)
 
 	// WeCom: Tencent's published vectors, as they were signed (2014).
@@ -187,6 +193,7 @@ var webhookExpectations = map[string]whExpect{
 	"intercom-conversation.json":   {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"intercom-ping.json":           {status: 200, body: `{"status":"ignored"}`},
 	"intercom-tampered.json":       {status: 401, problem: "signature-invalid"},
+	"orders-completed.json":        {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"slack-message.json":           {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"slack-missing-signature.json": {status: 401, problem: "signature-invalid"},
 	"slack-retry.json":             {status: 200, body: `{"status":"duplicate"}`},
@@ -256,7 +263,7 @@ func TestWebhookEvents(t *testing.T) {
 	// any log line or metric.
 	dump := fmt.Sprint(st.Scan(t))
 	for _, v := range []string{"mary.jackson@example.com", "Mary Jackson", "+44 20 7946 0958", "delivery address of my order",
-		"U123ABC456", "Live long and prospect", "mycreate", "invoice don", "Order #1042"} {
+		"U123ABC456", "Live long and prospect", "mycreate", "invoice don", "Order #1042", "wang.fang@example.cn", "SO-1001"} {
 		if strings.Contains(dump, v) {
 			t.Errorf("%q in the table in plaintext", v)
 		}

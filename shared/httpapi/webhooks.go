@@ -52,6 +52,9 @@ type WebhookIntake struct {
 	Metrics   *metrics.Emitter
 	MaxBody   int
 	Now       func() time.Time // verification time; time.Now when nil
+	// BaseCurrency is the deployment's currency (default CNY): an order in
+	// another is quarantined, never converted.
+	BaseCurrency string
 }
 
 // Webhook outcomes, the metric's outcome dimension.
@@ -168,6 +171,9 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: verified.Challenge,
 			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}}, nil
 	}
+	if src.Def.Kind == source.KindOrders {
+		return h.order(ctx, svc, src, verified, now, req, r)
+	}
 	ev, mapErr := webhook.Map(src.Def.Provider, verified.Payload, src.Def.Map)
 	if mapErr == nil && ev.Challenge != "" { // Slack's url_verification
 		r.outcome = whChallenge
@@ -182,11 +188,7 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 	if eventID == "" {
 		eventID = verified.EventID
 	}
-	if eventID == "" {
-		sum := sha256.Sum256(verified.Payload)
-		eventID = "body:" + hex.EncodeToString(sum[:])
-	}
-	delivery := svc.Index.Request("delivery\x00" + src.Def.ID + "\x00" + eventID)
+	delivery := deliveryKey(svc, src.Def.ID, eventID, verified.Payload)
 	if seen, err := svc.Store.DeliverySeen(ctx, delivery, now); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	} else if seen {
@@ -194,16 +196,7 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 		return ack(`{"status":"duplicate"}`), nil
 	}
 	quarantine := func(reason string) (events.APIGatewayV2HTTPResponse, error) {
-		err := svc.Quarantine(ctx, store.Quarantined{Source: src.Def.ID, Provider: string(src.Def.Provider), Reason: reason}, verified.Payload, delivery)
-		switch {
-		case errors.Is(err, store.ErrDuplicate):
-			r.outcome = whDuplicate
-			return ack(`{"status":"duplicate"}`), nil
-		case err != nil:
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		r.outcome, r.reason = whQuarantined, reasonWord(reason)
-		return ack(`{"status":"quarantined"}`), nil
+		return h.quarantine(ctx, svc, src, verified.Payload, delivery, reason, r)
 	}
 	if mapErr != nil {
 		var um *webhook.UnmappableError
@@ -231,6 +224,104 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 		return quarantine("invalid fields: " + strings.Join(probs, ", "))
 	case errors.As(err, &cerr):
 		return quarantine("consent: " + cerr.Error())
+	case err != nil:
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	r.outcome, r.res = whAccepted, res
+	return ack(`{"status":"accepted"}`), nil
+}
+
+func (h *WebhookIntake) quarantine(ctx context.Context, svc *intake.Service, src *source.Loaded, payload []byte, delivery, reason string, r *whResult) (events.APIGatewayV2HTTPResponse, error) {
+	err := svc.Quarantine(ctx, store.Quarantined{Source: src.Def.ID, Provider: string(src.Def.Provider), Reason: reason}, payload, delivery)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		r.outcome = whDuplicate
+		return ack(`{"status":"duplicate"}`), nil
+	case err != nil:
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	r.outcome, r.reason = whQuarantined, reasonWord(reason)
+	return ack(`{"status":"quarantined"}`), nil
+}
+
+// deliveryKey is the keyed hash a provider's event is taken once under:
+// the event id, or a hash of the signed payload where there is none.
+func deliveryKey(svc *intake.Service, sourceID, eventID string, payload []byte) string {
+	if eventID == "" {
+		sum := sha256.Sum256(payload)
+		eventID = "body:" + hex.EncodeToString(sum[:])
+	}
+	return svc.Index.Request("delivery\x00" + sourceID + "\x00" + eventID)
+}
+
+// order takes an order event of the company's own order system: a trusted
+// submission (the contract, PIPL Art. 13(2)) that records the order once
+// per order id and updates the customer's trade aggregates, or reverses
+// them for a refund. An authentic order that cannot be used (another
+// currency, a bad amount, an unknown customer or order) is quarantined and
+// changes no aggregate.
+func (h *WebhookIntake) order(ctx context.Context, svc *intake.Service, src *source.Loaded, verified webhook.Verified, now time.Time,
+	req *events.APIGatewayV2HTTPRequest, r *whResult) (events.APIGatewayV2HTTPResponse, error) {
+	delivery := deliveryKey(svc, src.Def.ID, verified.EventID, verified.Payload)
+	if seen, err := svc.Store.DeliverySeen(ctx, delivery, now); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	} else if seen {
+		r.outcome = whDuplicate
+		return ack(`{"status":"duplicate"}`), nil
+	}
+	o, err := webhook.MapOrder(verified.Payload)
+	var um *webhook.UnmappableError
+	if errors.As(err, &um) {
+		return h.quarantine(ctx, svc, src, verified.Payload, delivery, um.Reason, r)
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	base := h.BaseCurrency
+	if base == "" {
+		base = "CNY"
+	}
+	if o.Currency != base {
+		return h.quarantine(ctx, svc, src, verified.Payload, delivery, "currency "+o.Currency+" is not the base currency "+base+" (never converted)", r)
+	}
+	change := &store.OrderChange{Key: svc.Index.Request("order\x00" + o.OrderID), Amount: o.Amount, Currency: o.Currency,
+		Month: store.MonthOf(o.At), At: o.At}
+	sub := intake.Submission{Trust: customer.Trusted, Consent: consent.Grant{Notice: src.Def.Notice}, Delivery: delivery, Order: change,
+		ClientIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent, Subject: o.CustomerID,
+		Fields: map[string][]string{}}
+	for k, v := range o.Fields {
+		sub.Fields[k] = []string{v}
+	}
+	if o.Type == webhook.OrderRefunded {
+		rec, err := svc.Store.Order(ctx, change.Key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return h.quarantine(ctx, svc, src, verified.Payload, delivery, "refund for an order kehu has no record of", r)
+		case err != nil:
+			return events.APIGatewayV2HTTPResponse{}, err
+		case rec.State == store.OrderRefunded:
+			r.outcome = whDuplicate
+			return ack(`{"status":"duplicate"}`), nil
+		}
+		// The refund takes back exactly what the order added, from the
+		// customer the order was recorded for.
+		change.Refund, change.Amount, change.Month = true, rec.Amount, rec.Month
+		sub.Subject, sub.Fields = rec.CustomerID, nil
+	}
+	res, err := svc.Submit(ctx, src.Form, sub)
+	var verr *intake.ValidationError
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		r.outcome = whDuplicate
+		return ack(`{"status":"duplicate"}`), nil
+	case errors.Is(err, intake.ErrSubjectNotFound):
+		return h.quarantine(ctx, svc, src, verified.Payload, delivery, "the order names a customer_id kehu does not know", r)
+	case errors.As(err, &verr):
+		var probs []string
+		for _, p := range verr.Problems {
+			probs = append(probs, p.Field+" "+p.Code)
+		}
+		return h.quarantine(ctx, svc, src, verified.Payload, delivery, "invalid fields: "+strings.Join(probs, ", "), r)
 	case err != nil:
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

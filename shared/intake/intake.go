@@ -37,6 +37,7 @@ type Store interface {
 	Commit(ctx context.Context, c store.Commit) error
 	PutQuarantine(ctx context.Context, q store.Quarantined, d store.Delivery, keys []store.DataKey) error
 	DeliverySeen(ctx context.Context, key string, now time.Time) (bool, error)
+	Order(ctx context.Context, key string) (*store.OrderRecord, error)
 }
 
 // Sealer encrypts one value for its tier.
@@ -97,6 +98,9 @@ type Submission struct {
 	// Delivery, for a provider's event: a keyed hash of source and event
 	// id, recorded in the same transaction; store.ErrDuplicate if taken.
 	Delivery string
+	// Order, for an order event: recorded once per order and added to (or,
+	// refunded, taken back from) the customer's trade aggregates.
+	Order *store.OrderChange
 }
 
 // Interaction is one message between a person and the company.
@@ -265,7 +269,7 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 
 	w := write{def: def, trust: trust, subject: sub.Subject, basis: req.Basis, req: req, needs: needs, grant: sub.Consent,
 		values: values, granted: granted, notice: sub.Consent.Notice, subID: s.NewSubID(), now: now,
-		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent), interaction: sub.Interaction, delivery: sub.Delivery}
+		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent), interaction: sub.Interaction, delivery: sub.Delivery, order: sub.Order}
 	w.facts = s.facts(values, &w)
 
 	if sub.IdempotencyKeySent || key != "" {
@@ -331,6 +335,7 @@ type write struct {
 
 	interaction *Interaction
 	delivery    string
+	order       *store.OrderChange
 	token       string
 }
 
@@ -395,6 +400,10 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	}
 	if w.delivery != "" {
 		c.Delivery = &store.Delivery{Key: w.delivery}
+	}
+	if o := w.order; o != nil {
+		c.Order, c.Head = o, p.head
+		c.Entry.Order = &store.LedgerOrder{Ref: o.Key, Refund: o.Refund, Amount: o.Amount, Currency: o.Currency, At: o.At.UTC()}
 	}
 	for _, v := range w.values {
 		tier := v.Tier

@@ -48,6 +48,7 @@ func (s *Service) facts(values []form.Value, w *write) facts {
 // plan is what a submission will write, decided by the trust rules.
 type plan struct {
 	commit      store.Commit
+	head        *store.Profile // the profile written to, as read (nil: a new customer)
 	child       bool
 	alsoMatched []string
 	heldFields  []string
@@ -259,7 +260,7 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 	case len(p.heldFields) > 0:
 		c.Review = &store.Review{Kind: store.ReviewValues, Fields: p.heldFields}
 	}
-	p.commit = c
+	p.commit, p.head = c, head
 	return p
 }
 

@@ -22,7 +22,8 @@ import (
 
 // Kinds of source.
 const (
-	KindChat = "chat" // chat and help-desk tools: the person's own request for service
+	KindChat   = "chat"   // chat and help-desk tools: the person's own request for service
+	KindOrders = "orders" // the company's own order system: order events (trusted, the contract)
 )
 
 // Definition is a source as `kehu sources put` reads it. Secrets,
@@ -79,11 +80,19 @@ func (d *Definition) Check() error {
 	if !d.Provider.Valid() {
 		bad("provider must be one of %v", webhook.Providers)
 	}
-	if d.Kind != KindChat {
-		bad("kind must be %q", KindChat)
+	switch {
+	case d.Kind == KindOrders && d.Provider != webhook.Standard:
+		bad("an orders source signs as Standard Webhooks (provider standard)")
+	case d.Kind == KindOrders && len(d.Map) > 0:
+		bad("an orders source takes the documented order event; it has no map")
+	case d.Kind != KindChat && d.Kind != KindOrders:
+		bad("kind must be %q or %q", KindChat, KindOrders)
 	}
 	if d.Basis == "" {
 		d.Basis = consent.BasisServiceRequest
+		if d.Kind == KindOrders {
+			d.Basis = consent.BasisContract // PIPL Art. 13(2)
+		}
 	}
 	if !d.Basis.Valid() {
 		bad("basis must be one of consent, service-request, contract")
@@ -166,6 +175,9 @@ func (d *Definition) UserField() string {
 // field the map names; the source's basis and notice; its kind as channel.
 func (d *Definition) Form() (*form.Definition, error) {
 	names := []string{"email", "phone", "name"}
+	if d.Kind == KindOrders {
+		names = []string{"email", "phone"}
+	}
 	if f := d.UserField(); f != "" {
 		names = append(names, f)
 	}

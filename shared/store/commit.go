@@ -48,6 +48,11 @@ type Commit struct {
 	// Delivery, when set, marks a provider's event taken: ErrDuplicate if
 	// it was taken already.
 	Delivery *Delivery
+	// Order, when set, records an order event and updates the trade
+	// aggregates: ErrDuplicate if this order was recorded (or refunded)
+	// already. Head is the profile head the aggregates were read from.
+	Order *OrderChange
+	Head  *Profile
 
 	// StaleIndexOwner, when set, is a customer whose profile no longer
 	// exists: index entries pointing to it may be taken over.
@@ -102,6 +107,13 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			return err
 		}
 	}
+	order := -1
+	if c.Order != nil {
+		order = len(items)
+		if err := add(s.orderWrite(*c.Order, c.CustomerID, c.At)); err != nil {
+			return err
+		}
+	}
 	delivery := -1
 	if c.Delivery != nil {
 		delivery = len(items)
@@ -129,7 +141,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 		token = entry.SubmissionID
 	}
 	err := s.transact(ctx, items, token, "commit submission "+entry.SubmissionID)
-	if delivery >= 0 && slices.Contains(cancelled(err), delivery) {
+	if failed := cancelled(err); (delivery >= 0 && slices.Contains(failed, delivery)) || (order >= 0 && slices.Contains(failed, order)) {
 		return fmt.Errorf("commit submission %s: %w", entry.SubmissionID, ErrDuplicate)
 	}
 	return err
@@ -177,6 +189,10 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 			at := c.At.UTC()
 			p.ConfirmedAt = &at
 		}
+		if o := c.Order; o != nil && !o.Refund {
+			at := o.At.UTC()
+			p.TradeCount, p.TradeTotal, p.TradeMonths, p.FirstTradeAt, p.LastTradeAt = 1, Decimal(o.Amount), map[string]Decimal{o.Month: Decimal(o.Amount)}, &at, &at
+		}
 		return putNew(s.table, p)
 	}
 	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.Unix())).
@@ -186,6 +202,9 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	}
 	if c.ClearAgeBand {
 		up = up.Remove(expression.Name("age_band"))
+	}
+	if c.Order != nil {
+		up = tradeUpdate(up, *c.Order, c.Head)
 	}
 	if c.Confirmed {
 		up = up.Set(expression.Name("confirmed_at"), expression.Value(c.At.Unix()))

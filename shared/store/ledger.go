@@ -55,6 +55,8 @@ type LedgerEntry struct {
 	// Interaction, for a message from a chat tool: its text is sealed (AAD
 	// ValueAttribute(submission, InteractionText)).
 	Interaction *Interaction `dynamodbav:"interaction,omitempty" json:"interaction,omitempty"`
+	// Order, for an order event: no personal data.
+	Order *LedgerOrder `dynamodbav:"order,omitempty" json:"order,omitempty"`
 
 	// Restore entries: which field was moved back to which submission's value, by whom.
 	RestoredField string `dynamodbav:"restored_field,omitempty" json:"restored_field,omitempty"`
@@ -92,6 +94,15 @@ type Interaction struct {
 	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
 	Attachments  []string  `dynamodbav:"attachments,omitempty" json:"attachments,omitempty"` // references, never fetched
 	Text         []byte    `dynamodbav:"text,omitempty" json:"-"`                            // sealed
+}
+
+// LedgerOrder is an order event on a customer's ledger.
+type LedgerOrder struct {
+	Ref      string    `dynamodbav:"ref" json:"ref"` // the order record's key (a keyed hash of the order id)
+	Refund   bool      `dynamodbav:"refund,omitempty" json:"refund,omitempty"`
+	Amount   string    `dynamodbav:"amount" json:"amount"`
+	Currency string    `dynamodbav:"currency" json:"currency"`
+	At       time.Time `dynamodbav:"at,unixtime" json:"at"`
 }
 
 // InteractionText names an interaction's text in its associated data.

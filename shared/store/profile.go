@@ -116,6 +116,13 @@ type Profile struct {
 	IDs         map[string]Identifier             `dynamodbav:"ids"`
 	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
 	AgeBand     string                            `dynamodbav:"age_band,omitempty"`
+
+	// Trade aggregates (general tier), from order events: exact decimals.
+	TradeCount   int64              `dynamodbav:"trade_count,omitempty"`
+	TradeTotal   Decimal            `dynamodbav:"trade_total,omitempty"`
+	TradeMonths  map[string]Decimal `dynamodbav:"trade_months,omitempty"` // "2006-01" → that month's net total
+	FirstTradeAt *time.Time         `dynamodbav:"first_trade_at,unixtime,omitempty"`
+	LastTradeAt  *time.Time         `dynamodbav:"last_trade_at,unixtime,omitempty"`
 }
 
 // FieldRef points to the ledger entry whose value of a field is current.
@@ -184,7 +191,7 @@ const profileSK = "PROFILE"
 // consent state. None of it is personal data.
 func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
 	var p Profile
-	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent"); err != nil {
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent", "trade_months", "first_trade_at", "last_trade_at"); err != nil {
 		return nil, err
 	}
 	p.CustomerID = id

@@ -1,0 +1,114 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"math/big"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
+)
+
+const ordersSecret = "whsec_b3JkZXJzLWxvY2FsLXRlc3Qtc2VjcmV0LTI0Yg=="
+
+func orderEvent(t *testing.T, id, body string, at time.Time) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	key, err := webhook.StandardSecret(ordersSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := strconv.FormatInt(at.Unix(), 10)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + ts + "." + body))
+	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: map[string]string{"sourceId": "shop-orders"},
+		Headers: map[string]string{"content-type": "application/json", "webhook-id": id, "webhook-timestamp": ts,
+			"webhook-signature": "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))}}
+	ev.RequestContext.HTTP.Method = "POST"
+	return ev
+}
+
+func order(typ, orderID, customer, amount, currency string) string {
+	return `{"type":"` + typ + `","data":{"order_id":"` + orderID + `","customer":` + customer + `,"amount":"` + amount +
+		`","currency":"` + currency + `","completed_at":"2026-11-20T08:00:00Z"}}`
+}
+
+// Order events update the general-tier trade aggregates exactly once per
+// order id, however often delivered; a refund takes back exactly what its
+// order added; what cannot be used is quarantined and changes nothing.
+func TestOrderEvents(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	now := time.Now()
+	h, _ := st.Webhook(t, nil, func() time.Time { return now })
+	email := stacktest.Unique("buyer") + "@example.com"
+	byEmail := `{"email":"` + email + `"}`
+	send := func(id, body, want string) {
+		t.Helper()
+		resp, err := h.Handle(ctx, orderEvent(t, id, body, now))
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, want) {
+			t.Fatalf("%s: %d %s %v, want %s", id, resp.StatusCode, resp.Body, err, want)
+		}
+	}
+	var customerID string
+	profile := func() *store.Profile {
+		t.Helper()
+		for _, it := range st.Scan(t) {
+			if dumpPK(it) != "" && strings.Contains(dumpString(it["entity"]), "profile") {
+				customerID = strings.TrimPrefix(dumpPK(it), "CUST#")
+			}
+		}
+		p, err := st.Store.Profile(ctx, customerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	check := func(count int64, total, month string) {
+		t.Helper()
+		p := profile()
+		if p.TradeCount != count || !sameDecimal(string(p.TradeTotal), total) || !sameDecimal(string(p.TradeMonths["2026-11"]), month) {
+			t.Fatalf("aggregates: count %d total %s month %s; want %d %s %s", p.TradeCount, p.TradeTotal, p.TradeMonths["2026-11"], count, total, month)
+		}
+	}
+	send("msg_o1", order("order.completed", "SO-1001", byEmail, "1234.50", "CNY"), "accepted")
+	check(1, "1234.5", "1234.5")
+	if p := profile(); p.FirstTradeAt == nil || p.LastTradeAt == nil || !p.FirstTradeAt.Equal(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("trade times %v %v", p.FirstTradeAt, p.LastTradeAt)
+	}
+	send("msg_o1b", order("order.completed", "SO-1001", byEmail, "1234.50", "CNY"), "duplicate") // same order, new webhook-id
+	check(1, "1234.5", "1234.5")
+	send("msg_o2", order("order.completed", "SO-1002", `{"customer_id":"`+customerID+`"}`, "100000.00", "CNY"), "accepted")
+	check(2, "101234.5", "101234.5")
+	send("msg_o3", order("order.refunded", "SO-1002", byEmail, "100000.00", "CNY"), "accepted")
+	check(1, "1234.5", "1234.5")
+	send("msg_o3b", order("order.refunded", "SO-1002", byEmail, "100000.00", "CNY"), "duplicate")
+	check(1, "1234.5", "1234.5")
+	before := st.Count(t)["quarantine"]
+	send("msg_q1", order("order.refunded", "SO-9999", byEmail, "10.00", "CNY"), "quarantined")
+	send("msg_q2", order("order.completed", "SO-2001", byEmail, "10.00", "USD"), "quarantined")
+	send("msg_q3", order("order.completed", "SO-2002", `{"customer_id":"00000000-0000-4000-8000-000000000000"}`, "10.00", "CNY"), "quarantined")
+	send("msg_q4", order("order.completed", "SO-2003", byEmail, "1,000.00", "CNY"), "quarantined")
+	send("msg_q5", order("order.shipped", "SO-2004", byEmail, "10.00", "CNY"), "quarantined")
+	if got := st.Count(t)["quarantine"]; got != before+5 {
+		t.Fatalf("%d quarantined, want %d", got, before+5)
+	}
+	check(1, "1234.5", "1234.5")
+	if strings.Contains(dumpString(st.Scan(t)), "SO-1001") {
+		t.Fatal("an order id is in a key or attribute in plaintext")
+	}
+}
+
+func sameDecimal(a, b string) bool {
+	x, ok1 := new(big.Rat).SetString(a)
+	y, ok2 := new(big.Rat).SetString(b)
+	return ok1 && ok2 && x.Cmp(y) == 0
+}
