@@ -117,7 +117,6 @@ func tradeUpdate(up expression.UpdateBuilder, o OrderChange, head *Profile) expr
 	return up
 }
 
-
 // Decimal is an exact decimal stored as a DynamoDB number.
 type Decimal string
 

@@ -87,4 +87,3 @@ func MapOrder(payload []byte) (Order, error) {
 	}
 	return o, nil
 }
-
