@@ -68,10 +68,11 @@
 // and a future month enters it at 00:00 UTC on its own first day.
 //
 // A month key must be exactly four digits, '-', two digits 01–12. A total
-// must be a plain decimal: an optional '-', digits, optionally '.' and
-// digits ("1234.50", "0", "-80.00"), at most 100 characters; no exponent,
-// fraction, '+', spaces or thousands separators. A malformed key or total
-// is skipped.
+// (and an amount threshold) must be a decimal: an optional '-', digits,
+// optionally '.' and digits, optionally an exponent of at most 400 as a
+// datastore may write it ("1234.50", "0", "-80.00", "1.5E+5"), at most 100
+// characters in all; no leading '+' or '.', fraction, spaces or thousands
+// separators. A malformed key or total is skipped.
 //
 // # Next change
 //

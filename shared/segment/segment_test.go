@@ -70,10 +70,12 @@ func TestEvaluateValueClass(t *testing.T) {
 		{"months are UTC: 07:00 on 1 April in Shanghai is still March", customer(map[string]string{"2026-04": "500000"}), time.Date(2027, 4, 1, 7, 0, 0, 0, time.FixedZone("CST", 8*3600)), ValueClassA},
 		{"malformed keys and totals are skipped", customer(map[string]string{
 			"2027-3": "500000", "2027-13": "500000", "27-03": "500000", "2027/03": "500000", " 2027-03": "500000",
-			"2027-01": "1e6", "2027-02": "5,000,000", "2026-12": "+500000", "2026-11": " 500000", "2026-10": "500000.",
+			"2027-01": "1e999", "2026-04": "1e+-5", "2027-02": "5,000,000", "2026-12": "+500000", "2026-11": " 500000", "2026-10": "500000.",
 			"2026-09": ".5", "2026-08": "1/3", "2026-07": "abc", "2026-06": "", "2026-05": "-",
 			"2027-03": "2500.00",
 		}), now, ValueClassC},
+		{"exponent form as a datastore may write it", customer(map[string]string{"2027-01": "1.5E+5"}), now, ValueClassA},
+		{"exponent form below a threshold", customer(map[string]string{"2027-01": "1.99999999E3"}), now, ValueClassD},
 		{"no orders: no value class", Profile{TradeMonths: map[string]string{"2027-03": "500000"}}, now, ""},
 	}
 	for _, tc := range tests {

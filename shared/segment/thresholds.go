@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -23,13 +24,13 @@ const MaxDays = 36525
 const maxDecimalLen = 100
 
 // Amount is an exact decimal amount in the deployment's base currency, a
-// plain decimal string such as "100000" or "1999.99" (see the package
-// comment for the grammar). In JSON it is written as a string; a JSON number
-// in plain decimal notation (100000, 1999.99) is accepted too and kept
-// digit for digit, never through floating point.
+// decimal string such as "100000" or "1999.99" (see the package comment for
+// the grammar). In JSON it is written as a string; a JSON number (100000,
+// 1999.99) is accepted too and kept digit for digit, never through floating
+// point.
 type Amount string
 
-// UnmarshalJSON accepts a JSON string or a plain decimal JSON number; null
+// UnmarshalJSON accepts a JSON string or a decimal JSON number; null
 // leaves the amount unchanged.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
@@ -46,7 +47,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 		*a = Amount(b)
 	}
 	if _, ok := parseDecimal(string(*a)); !ok {
-		return fmt.Errorf("amount %q is not a plain decimal", string(*a))
+		return fmt.Errorf("amount %q is not a decimal", string(*a))
 	}
 	return nil
 }
@@ -149,7 +150,7 @@ func jsonNames() map[string]bool {
 }
 
 // Validate reports, wrapping ErrInvalidThresholds, the first way t cannot
-// be used: amounts must be plain decimals with ValueA > ValueB > ValueC > 0;
+// be used: amounts must be decimals with ValueA > ValueB > ValueC > 0;
 // day counts 0 < NewWithinDays < ActiveWithinDays < LapsedAfterDays ≤
 // MaxDays; completeness bands 0 < CompletenessMedium < CompletenessHigh ≤ 1;
 // ExpectedFields non-empty, without blank or repeated names.
@@ -164,7 +165,7 @@ func (t Thresholds) Validate() error {
 	}{{"value_a", t.ValueA}, {"value_b", t.ValueB}, {"value_c", t.ValueC}} {
 		r, ok := parseDecimal(string(f.v))
 		if !ok {
-			return bad("%s %q is not a plain decimal", f.name, string(f.v))
+			return bad("%s %q is not a decimal", f.name, string(f.v))
 		}
 		amounts[i] = r
 	}
@@ -198,13 +199,31 @@ func (t Thresholds) Validate() error {
 	return nil
 }
 
+// maxExponent bounds a decimal's exponent; DynamoDB's numbers stay within
+// ±130.
+const maxExponent = 400
+
 // parseDecimal reads a plain decimal: an optional '-', one or more digits,
-// optionally '.' and one or more digits, at most maxDecimalLen bytes.
+// optionally '.' and one or more digits, optionally 'e' or 'E', an optional
+// sign and at most three digits of exponent no larger than maxExponent, in
+// at most maxDecimalLen bytes. The exponent form is accepted because a
+// datastore may write a number that way ("1.5E+5"); it is exact all the
+// same.
 func parseDecimal(s string) (*big.Rat, bool) {
 	if len(s) == 0 || len(s) > maxDecimalLen {
 		return nil, false
 	}
 	body := strings.TrimPrefix(s, "-")
+	if i := strings.IndexAny(body, "eE"); i >= 0 {
+		exp := strings.TrimLeft(body[i+1:], "+-")
+		if len(body[i+1:])-len(exp) > 1 || !allDigits(exp) || len(exp) > 3 {
+			return nil, false
+		}
+		if e, err := strconv.Atoi(exp); err != nil || e > maxExponent {
+			return nil, false
+		}
+		body = body[:i]
+	}
 	whole, frac, hasDot := strings.Cut(body, ".")
 	if !allDigits(whole) || (hasDot && !allDigits(frac)) {
 		return nil, false

@@ -61,6 +61,7 @@ func TestParseThresholds(t *testing.T) {
 		{"empty object keeps every default", `{}`, Defaults()},
 		{"one member changed, others kept", `{"value_a": "150000"}`, with(func(t *Thresholds) { t.ValueA = "150000" })},
 		{"amount as a plain JSON number, kept digit for digit", `{"value_c": 2500.10}`, with(func(t *Thresholds) { t.ValueC = "2500.10" })},
+		{"amount in exponent form", `{"value_a": 1.5E+5}`, with(func(t *Thresholds) { t.ValueA = "1.5E+5" })},
 		{"null amount keeps the default", `{"value_b": null}`, Defaults()},
 		{"day bands", `{"new_within_days": 30, "active_within_days": 60, "lapsed_after_days": 120}`,
 			with(func(t *Thresholds) { t.NewWithinDays, t.ActiveWithinDays, t.LapsedAfterDays = 30, 60, 120 })},
@@ -97,10 +98,10 @@ func TestParseThresholdsRefused(t *testing.T) {
 		{"syntax error", `{"value_a": }`, "invalid character"},
 		{"wrong type", `{"new_within_days": "90"}`, "cannot unmarshal"},
 		{"fractional days", `{"new_within_days": 90.5}`, "cannot unmarshal"},
-		{"amount with exponent", `{"value_a": 1e5}`, "not a plain decimal"},
-		{"amount string with exponent", `{"value_a": "1e5"}`, "not a plain decimal"},
-		{"amount with separators", `{"value_a": "100,000"}`, "not a plain decimal"},
-		{"amount of another type", `{"value_a": true}`, "not a plain decimal"},
+		{"amount with a huge exponent", `{"value_a": 1e500}`, "not a decimal"},
+		{"amount with a leading plus", `{"value_a": "+100000"}`, "not a decimal"},
+		{"amount with separators", `{"value_a": "100,000"}`, "not a decimal"},
+		{"amount of another type", `{"value_a": true}`, "not a decimal"},
 		{"A equal to B", `{"value_a": "20000.00"}`, "value_a > value_b"},
 		{"B above A", `{"value_b": "200000"}`, "value_a > value_b"},
 		{"C equal to B", `{"value_c": "20000"}`, "value_b > value_c"},
@@ -144,5 +145,54 @@ func TestEvaluateUnvalidatedThresholds(t *testing.T) {
 	}
 	if got := only(segs, "completeness:"); got != nil {
 		t.Errorf("no expected fields: completeness %q, want none", got)
+	}
+}
+
+func TestParseDecimal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // exact value as a fraction; "" means refused
+	}{
+		{"1234.50", "2469/2"},
+		{"0", "0/1"},
+		{"-0", "0/1"},
+		{"-80.00", "-80/1"},
+		{"99999.99", "9999999/100"},
+		{"1.5E+5", "150000/1"},
+		{"1e-2", "1/100"},
+		{"25e3", "25000/1"},
+		{"1e400", "1" + strings.Repeat("0", 400) + "/1"},
+		{"1e401", ""},
+		{"1e999", ""},
+		{"1e0400", ""},
+		{"1e", ""},
+		{"1e+-5", ""},
+		{"1e5.5", ""},
+		{"1.", ""},
+		{".5", ""},
+		{"+5", ""},
+		{"--5", ""},
+		{"-", ""},
+		{"", ""},
+		{" 5", ""},
+		{"5 ", ""},
+		{"1,000", ""},
+		{"1/3", ""},
+		{"0x10", ""},
+		{"Inf", ""},
+		{"NaN", ""},
+		{"١٢", ""}, // non-ASCII digits
+		{strings.Repeat("9", 100), strings.Repeat("9", 100) + "/1"},
+		{strings.Repeat("9", 101), ""},
+	}
+	for _, tc := range tests {
+		r, ok := parseDecimal(tc.in)
+		got := ""
+		if ok {
+			got = r.String()
+		}
+		if got != tc.want {
+			t.Errorf("parseDecimal(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

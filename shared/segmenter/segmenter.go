@@ -1,0 +1,228 @@
+// Package segmenter keeps customers' segment memberships and counts current
+// from the table's stream: for each profile change it evaluates the rules
+// (package segment) on general-tier attributes and consent states only —
+// it holds no KMS permission — and records the result under the profile's
+// version, so a redelivered or out-of-order record changes nothing. The
+// sweep re-evaluates the customers whose segments change with time alone.
+package segmenter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+// Handler is the segmenter Lambda's handler.
+type Handler struct {
+	Store      *store.Store
+	Thresholds segment.Thresholds
+	Now        func() time.Time
+	Log        *slog.Logger
+	Metrics    *metrics.Emitter
+}
+
+// IsProfileChange reports whether a stream record is a profile's (the
+// template's event filter, and the local runner's, keep only these).
+func IsProfileChange(r events.DynamoDBEventRecord) bool {
+	sk, ok := r.Change.Keys["sk"]
+	return ok && sk.DataType() == events.DataTypeString && sk.String() == "PROFILE"
+}
+
+// Handle processes a batch. A record that fails is reported by its
+// sequence number; the others are processed (each is idempotent).
+func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var resp events.DynamoDBEventResponse
+	changed, stale, failed := 0, 0, 0
+	for _, r := range ev.Records {
+		if !IsProfileChange(r) {
+			continue
+		}
+		did, err := h.record(ctx, r)
+		switch {
+		case errors.Is(err, store.ErrStale):
+			stale++
+		case err != nil:
+			failed++
+			h.Log.ErrorContext(ctx, "segmenter record failed", "sequence", r.Change.SequenceNumber, "event", r.EventName, "err", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
+		case did:
+			changed++
+		}
+	}
+	h.Metrics.Emit(map[string]string{"outcome": "batch"}, metrics.Count{Name: "SegmentRecords", Value: float64(len(ev.Records))},
+		metrics.Count{Name: "SegmentChanges", Value: float64(changed)}, metrics.Count{Name: "SegmentStale", Value: float64(stale)},
+		metrics.Count{Name: "SegmentFailures", Value: float64(failed)})
+	return resp, nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// record applies one profile change; it reports whether anything changed.
+func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) (bool, error) {
+	pk, ok := r.Change.Keys["pk"]
+	if !ok || pk.DataType() != events.DataTypeString || !strings.HasPrefix(pk.String(), "CUST#") {
+		return false, fmt.Errorf("record %s has no customer key", r.Change.SequenceNumber)
+	}
+	id := strings.TrimPrefix(pk.String(), "CUST#")
+	image, removed := r.Change.NewImage, false
+	if r.EventName == "REMOVE" || len(image) == 0 {
+		image, removed = r.Change.OldImage, true
+	}
+	var p store.Profile
+	if err := attributevalue.UnmarshalMap(toSDK(image), &p); err != nil {
+		return false, fmt.Errorf("record %s: profile image: %w", r.Change.SequenceNumber, err)
+	}
+	p.CustomerID = id
+	return h.apply(ctx, &p, removed, false)
+}
+
+// apply evaluates a profile and records its segments under its version
+// (sweep: re-evaluate the same version at a later time).
+func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bool) (bool, error) {
+	prev, err := h.Store.SegmentsOf(ctx, p.CustomerID)
+	if err != nil {
+		return false, err
+	}
+	if prev.Removed || (!sweep && !removed && prev.Version >= p.Version) {
+		return false, store.ErrStale
+	}
+	now := h.now()
+	next := store.SegmentState{Version: p.Version, Removed: removed}
+	if !removed {
+		segs, due := segment.Evaluate(Rules(p), now, h.Thresholds)
+		next.Segments, next.NextDue = segs, due
+	}
+	if err := h.Store.ApplySegments(ctx, p.CustomerID, prev, next, sweep, now); err != nil {
+		return false, err
+	}
+	return !slices.Equal(prev.Segments, next.Segments), nil
+}
+
+// Rules is what the segment rules see of a profile: general-tier values,
+// the names of what it holds, consent states, dates and trade aggregates.
+func Rules(p *store.Profile) segment.Profile {
+	r := segment.Profile{CustomerID: p.CustomerID, General: p.General, Consent: map[string]bool{}, ReviewDueAt: p.ReviewDueAt,
+		TradeCount: p.TradeCount, TradeMonths: map[string]string{}}
+	for name := range p.Fields {
+		r.Present = append(r.Present, name)
+	}
+	for k := range p.IDs {
+		if ref, ok := store.IdentifierRef(k); ok && !slices.Contains(r.Present, string(ref.Kind)) {
+			r.Present = append(r.Present, string(ref.Kind))
+		}
+	}
+	slices.Sort(r.Present)
+	for _, purpose := range slices.Sorted(maps.Keys(p.Consent)) {
+		r.Consent[string(purpose)] = p.Consent[purpose].Granted
+	}
+	for m, v := range p.TradeMonths {
+		r.TradeMonths[m] = string(v)
+	}
+	if p.FirstTradeAt != nil {
+		r.FirstTradeAt = *p.FirstTradeAt
+	}
+	if p.LastTradeAt != nil {
+		r.LastTradeAt = *p.LastTradeAt
+	}
+	return r
+}
+
+// Sweep re-evaluates every customer whose segments were due to change by
+// now (the due buckets up to today, from `since`): no table scan, and a
+// customer not due is not touched. It returns how many it re-evaluated.
+func (h *Handler) Sweep(ctx context.Context, since time.Time) (int, error) {
+	now := h.now()
+	n := 0
+	for day := since.UTC().Truncate(24 * time.Hour); !day.After(now); day = day.Add(24 * time.Hour) {
+		ids, err := h.Store.DueOn(ctx, store.DueDay(day))
+		if err != nil {
+			return n, err
+		}
+		for _, id := range ids {
+			st, err := h.Store.SegmentsOf(ctx, id)
+			if err != nil {
+				return n, err
+			}
+			if st.NextDue.IsZero() || st.NextDue.After(now) {
+				continue // due later today
+			}
+			p, err := h.Store.Profile(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return n, err
+			}
+			if p.Version != st.Version {
+				continue // a newer image is on its way through the stream
+			}
+			if _, err := h.apply(ctx, p, false, true); err != nil && !errors.Is(err, store.ErrStale) {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// toSDK converts a Lambda stream image to SDK attribute values, checking
+// each value's type before reading it.
+func toSDK(m map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		if av := value(v); av != nil {
+			out[k] = av
+		}
+	}
+	return out
+}
+
+func value(v events.DynamoDBAttributeValue) types.AttributeValue {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
+	case events.DataTypeNull:
+		return &types.AttributeValueMemberNULL{Value: true}
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
+	case events.DataTypeList:
+		var l []types.AttributeValue
+		for _, e := range v.List() {
+			if av := value(e); av != nil {
+				l = append(l, av)
+			}
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case events.DataTypeMap:
+		return &types.AttributeValueMemberM{Value: toSDK(v.Map())}
+	}
+	return nil
+}

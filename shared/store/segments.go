@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// SegmentShards spreads every segment's members and counts over this many
+// partitions, so no partition takes more than about 10,000 / 32 ≈ 310
+// writes a second when every profile of a busy table changes segment at
+// once (DynamoDB allows 1,000 per partition; the issue asks ≤ 500).
+const SegmentShards = 32
+
+// ErrStale means a customer's segments were computed from a profile
+// version that is not newer than the one they were last computed from (a
+// redelivered or out-of-order stream record): nothing was written.
+var ErrStale = errors.New("segments already computed from this or a newer profile version")
+
+// SegmentState is a customer's current segments, the profile version they
+// were computed from, and when they next change with time alone.
+type SegmentState struct {
+	PK       string    `dynamodbav:"pk"`
+	SK       string    `dynamodbav:"sk"`
+	Entity   string    `dynamodbav:"entity"`
+	Version  int64     `dynamodbav:"version"`
+	Segments []string  `dynamodbav:"segments,stringset,omitempty"`
+	Removed  bool      `dynamodbav:"removed,omitempty"` // the profile is gone: nothing brings it back
+	NextDue  time.Time `dynamodbav:"next_due,unixtime,omitempty"`
+}
+
+const segmentStateSK = "SEGMENTS"
+
+// SegmentsOf returns a customer's segment state (zero when none yet).
+func (s *Store) SegmentsOf(ctx context.Context, customerID string) (*SegmentState, error) {
+	var st SegmentState
+	err := s.get(ctx, profilePK(customerID), segmentStateSK, &st)
+	if errors.Is(err, ErrNotFound) {
+		return &SegmentState{}, nil
+	}
+	return &st, err
+}
+
+func shardOf(customerID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(customerID))
+	return int(h.Sum32() % SegmentShards)
+}
+
+func memberPK(name string, shard int) string { return "SEG#" + name + "#" + strconv.Itoa(shard) }
+func countPK(shard int) string              { return "SEGCOUNT#" + strconv.Itoa(shard) }
+func duePK(day string) string               { return "SEGDUE#" + day }
+
+// DueDay is the sweep's daily bucket of a time.
+func DueDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// ApplySegments records a customer's segments computed from profile
+// version next.Version, in one transaction: the state (only if its
+// recorded version is older — or, for a sweep, the same), each segment
+// joined and left (membership item, count ±1 on the customer's shard), and
+// the sweep's due entry. ErrStale: nothing to do. The caller read prev.
+func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *SegmentState, next SegmentState, sweep bool, now time.Time) error {
+	shard := shardOf(customerID)
+	var items []types.TransactWriteItem
+	next.PK, next.SK, next.Entity = profilePK(customerID), segmentStateSK, "segments"
+	slices.Sort(next.Segments)
+	next.Segments = slices.Compact(next.Segments)
+	item, err := attributevalue.MarshalMap(next)
+	if err != nil {
+		return err
+	}
+	// A newer version (stream), the same version later (sweep), or the
+	// profile's removal; never anything after a removal.
+	cond := expression.AttributeNotExists(expression.Name(PK)).Or(expression.Name("version").LessThan(expression.Value(next.Version)))
+	switch {
+	case next.Removed:
+		cond = expression.AttributeNotExists(expression.Name(PK)).Or(expression.Name("version").LessThanEqual(expression.Value(next.Version)))
+	case sweep:
+		cond = expression.Name("version").Equal(expression.Value(next.Version))
+	}
+	cond = cond.And(expression.AttributeNotExists(expression.Name("removed")))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}})
+	count := func(name string, delta int) (types.TransactWriteItem, error) {
+		e, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("count"), expression.Value(delta)).
+			Set(expression.Name("entity"), expression.Value("segment-count"))).Build()
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		return types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(countPK(shard), name), UpdateExpression: e.Update(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}, nil
+	}
+	for _, name := range next.Segments {
+		if slices.Contains(prev.Segments, name) {
+			continue
+		}
+		m, err := attributevalue.MarshalMap(map[string]any{PK: memberPK(name, shard), SK: customerID, "entity": "segment-member", "at": now.Unix()})
+		if err != nil {
+			return err
+		}
+		c, err := count(name, 1)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: m}}, c)
+	}
+	for _, name := range prev.Segments {
+		if slices.Contains(next.Segments, name) {
+			continue
+		}
+		c, err := count(name, -1)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(memberPK(name, shard), customerID)}}, c)
+	}
+	oldDay, newDay := "", ""
+	if !prev.NextDue.IsZero() {
+		oldDay = DueDay(prev.NextDue)
+	}
+	if !next.NextDue.IsZero() {
+		newDay = DueDay(next.NextDue)
+	}
+	if oldDay != newDay {
+		if oldDay != "" {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(duePK(oldDay), customerID)}})
+		}
+		if newDay != "" {
+			d, err := attributevalue.MarshalMap(map[string]any{PK: duePK(newDay), SK: customerID, "entity": "segment-due"})
+			if err != nil {
+				return err
+			}
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: d}})
+		}
+	}
+	if len(items) > 100 {
+		return fmt.Errorf("segments of %s: %d items in one transaction", customerID, len(items))
+	}
+	err = s.transact(ctx, items, "", "segments of "+customerID)
+	if failed := cancelled(err); slices.Contains(failed, 0) {
+		return ErrStale
+	}
+	return err
+}
+
+// SegmentMembers lists up to limit customer ids in a segment (one Query
+// per shard, in parallel), and its exact member count.
+func (s *Store) SegmentMembers(ctx context.Context, name string, limit int) ([]string, int64, error) {
+	var mu sync.Mutex
+	var members []string
+	var firstErr error
+	var wg sync.WaitGroup
+	for shard := 0; shard < SegmentShards; shard++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("pk = :pk"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: memberPK(name, shard)}},
+				ProjectionExpression:      aws.String("sk"), Limit: aws.Int32(int32(limit)), ConsistentRead: aws.Bool(true)})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("members of a segment: %w", classify(err))
+				}
+				return
+			}
+			for _, it := range out.Items {
+				if sk, ok := it[SK].(*types.AttributeValueMemberS); ok {
+					members = append(members, sk.Value)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, 0, firstErr
+	}
+	slices.Sort(members)
+	if len(members) > limit {
+		members = members[:limit]
+	}
+	counts, err := s.SegmentCounts(ctx)
+	return members, counts[name], err
+}
+
+// SegmentCounts returns every segment's exact member count (one Query per
+// count shard, in parallel, summed).
+func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
+	var mu sync.Mutex
+	counts := map[string]int64{}
+	var firstErr error
+	var wg sync.WaitGroup
+	for shard := 0; shard < SegmentShards; shard++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			type row struct {
+				SK    string `dynamodbav:"sk"`
+				Count int64  `dynamodbav:"count"`
+			}
+			rows, err := queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(countPK(shard))), "segment counts")
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			for _, r := range rows {
+				counts[r.SK] += r.Count
+			}
+		}()
+	}
+	wg.Wait()
+	for name, n := range counts {
+		if n == 0 {
+			delete(counts, name)
+		}
+	}
+	return counts, firstErr
+}
+
+// DueOn lists the customers whose segments change with time on day.
+func (s *Store) DueOn(ctx context.Context, day string) ([]string, error) {
+	type row struct {
+		SK string `dynamodbav:"sk"`
+	}
+	rows, err := queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(duePK(day))), "due on "+day)
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.SK)
+	}
+	return out, err
+}
