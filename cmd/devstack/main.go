@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,10 +32,13 @@ import (
 
 	"github.com/kehu-dev/kehu/internal/admin"
 	"github.com/kehu-dev/kehu/internal/localkms"
+	"github.com/kehu-dev/kehu/internal/streams"
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
 	"github.com/kehu-dev/kehu/shared/webhook"
@@ -200,6 +204,14 @@ func run(log *slog.Logger) (int, error) {
 	for _, route := range []string{"POST /v1/webhooks/{sourceId}", "GET /v1/webhooks/{sourceId}"} {
 		mux.Handle(route, httpapi.Bridge(wh.Handle, route, "sourceId"))
 	}
+	// The segmenter on the table's stream, as Lambda's event source mapping
+	// feeds it (profile changes only), and the time sweep on a fast clock.
+	seg := &segmenter.Handler{Store: store.New(config.DynamoDB(adminCfg), o.table), Thresholds: segment.Defaults(),
+		Log: log.With("function", "segmenter"), Metrics: metrics.New(io.Discard, "segmenter")}
+	runner := &streams.Runner{Streams: streams.NewClient(adminCfg), DB: config.DynamoDB(adminCfg), Table: o.table, Handler: seg.Handle,
+		Filter: segmenter.IsProfileChange, Log: log.With("function", "stream-runner")}
+	go func() { _ = runner.Run(ctx) }()
+	go sweepEvery(ctx, seg, env("KEHU_SWEEP_EVERY", "1m"), log)
 	mux.HandleFunc("GET /healthz", health(config.DynamoDB(adminCfg), config.KMS(adminCfg), o.table))
 	mux.HandleFunc("GET /{$}", demoPage)
 	mux.HandleFunc("GET /thanks", thanksPage)
@@ -219,6 +231,7 @@ kehu is running locally (Ctrl-C stops everything):
   local KMS       %s   keys alias/kehu-confidential, alias/kehu-restricted, alias/kehu-blind-index
   forms seeded    %v
   webhook sources %v   (POST /v1/webhooks/{sourceId}; test secrets in local/sources/)
+  segmenter       on the table's stream (profile changes); time sweep every %s (KEHU_SWEEP_EVERY)
   data folder     %s
 
 Try:
@@ -226,7 +239,7 @@ Try:
     -d '{"fields":{"name":"Zhang Wei","email":"zhang.wei@example.com"},"consent":{"purposes":["processing"],"notice":"contact-v1"}}'
   AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
     AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s go run ./cmd/kehu customer show CUSTOMER_ID
-`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
+`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, env("KEHU_SWEEP_EVERY", "1m"), dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 	return 0, nil
@@ -322,4 +335,26 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// sweepEvery runs the segments' time sweep on a local clock (every minute
+// by default; KEHU_SWEEP_EVERY=0 turns it off), as EventBridge runs it
+// daily in AWS.
+func sweepEvery(ctx context.Context, seg *segmenter.Handler, every string, log *slog.Logger) {
+	d, err := time.ParseDuration(every)
+	if err != nil || d <= 0 {
+		return
+	}
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := seg.Sweep(ctx, time.Now().Add(-72*time.Hour)); err != nil || n > 0 {
+				log.Info("sweep", "re_evaluated", n, "err", err)
+			}
+		}
+	}
 }

@@ -43,7 +43,13 @@ func Available() bool {
 }
 
 // New returns the stack with a fresh table, or skips the test.
-func New(t testing.TB) *Stack {
+func New(t testing.TB) *Stack { return newStack(t, false) }
+
+// NewStreamed is New with the table's stream on, as in AWS (for the
+// segmenter's end-to-end tests; DynamoDB Local slows with many streams).
+func NewStreamed(t testing.TB) *Stack { return newStack(t, true) }
+
+func newStack(t testing.TB, stream bool) *Stack {
 	t.Helper()
 	if !Available() {
 		t.Skip("integration test: needs the local stack; run `make test` (it sets AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, KEHU_KMS_CONFIG)")
@@ -61,7 +67,9 @@ func New(t testing.TB) *Stack {
 	adminCfg := s.AWS(t, "kehu-admin")
 	s.DB = config.DynamoDB(adminCfg)
 	def := store.TableDefinition(s.Table)
-	def.StreamSpecification = nil // DynamoDB Local slows with many stream tables; the shared one has it
+	if !stream {
+		def.StreamSpecification = nil // DynamoDB Local slows with many stream tables; the shared one has it
+	}
 	if _, err := s.DB.CreateTable(ctx, def); err != nil {
 		t.Fatalf("create table: %v", err)
 	}

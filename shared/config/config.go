@@ -32,6 +32,14 @@ const (
 	EnvSecretsKey      = "KMS_KEY_SECRETS"        // webhook sources' secrets
 	EnvWebhookMaxBody  = "WEBHOOK_MAX_BODY_BYTES" // default 1 MiB
 	EnvBaseCurrency    = "BASE_CURRENCY"          // orders' currency, default CNY
+	EnvThresholds      = "SEGMENT_THRESHOLDS"     // segment thresholds (JSON); defaults in shared/segment
+)
+
+// SegmenterRequired and SegmenterOptional are the segmenter's and the
+// sweep's variables: the table, and the thresholds.
+var (
+	SegmenterRequired = []string{EnvTable}
+	SegmenterOptional = []string{EnvThresholds, EnvCallTimeout}
 )
 
 // Required lists the variables every intake function must have.

@@ -59,8 +59,8 @@ func shardOf(customerID string) int {
 }
 
 func memberPK(name string, shard int) string { return "SEG#" + name + "#" + strconv.Itoa(shard) }
-func countPK(shard int) string              { return "SEGCOUNT#" + strconv.Itoa(shard) }
-func duePK(day string) string               { return "SEGDUE#" + day }
+func countPK(shard int) string               { return "SEGCOUNT#" + strconv.Itoa(shard) }
+func duePK(day string) string                { return "SEGDUE#" + day }
 
 // DueDay is the sweep's daily bucket of a time.
 func DueDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }

@@ -1,0 +1,44 @@
+// Command segmenter is the Lambda on the table's stream (profile changes
+// only, by the template's event filter): it keeps segment memberships and
+// counts current. It reads general-tier attributes and consent states and
+// holds no KMS permission. main reads configuration and starts the handler
+// (shared/segmenter).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/segmenter"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+const function = "segmenter"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
+	if err := run(context.Background(), log); err != nil {
+		log.Error("segmenter failed to start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger) error {
+	cfg, err := segmenter.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	h := &segmenter.Handler{Store: store.New(config.DynamoDB(awsCfg), cfg.Table), Thresholds: cfg.Thresholds, Log: log,
+		Metrics: metrics.New(os.Stdout, function)}
+	lambda.Start(h.Handle)
+	return nil
+}

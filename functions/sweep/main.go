@@ -1,0 +1,49 @@
+// Command sweep is the scheduled Lambda (EventBridge, daily) that
+// re-evaluates the customers whose segments change with time alone
+// (lifecycle, 12-month value class, review due): it reads the due buckets
+// of the last days, never scans the table.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/segmenter"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+const function = "sweep"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
+	if err := run(context.Background(), log); err != nil {
+		log.Error("sweep failed to start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger) error {
+	cfg, err := segmenter.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	h := &segmenter.Handler{Store: store.New(config.DynamoDB(awsCfg), cfg.Table), Thresholds: cfg.Thresholds, Log: log,
+		Metrics: metrics.New(os.Stdout, function)}
+	lambda.Start(func(ctx context.Context) error {
+		// Three days back, so a missed run is caught up.
+		n, err := h.Sweep(ctx, time.Now().Add(-72*time.Hour))
+		log.InfoContext(ctx, "sweep done", "re_evaluated", n, "err", err)
+		return err
+	})
+	return nil
+}
