@@ -34,7 +34,7 @@ bench: deps ## figures: KMS calls, write units, overhead ratio, allocations, bin
 	@$(MAKE) --no-print-directory size
 
 size: ## bootstrap sizes for linux/arm64
-	@mkdir -p bin && for fn in form-intake webhook-intake setup; do \
+	@mkdir -p bin && for fn in form-intake webhook-intake setup segmenter sweep; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$fn/bootstrap ./functions/$$fn || exit 1; \
 		echo "$$fn bootstrap (linux/arm64): $$(stat -c %s bin/$$fn/bootstrap) bytes"; \
 	done
@@ -57,6 +57,12 @@ build-WebhookIntakeFunction:
 
 build-SetupFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/setup
+
+build-SegmenterFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/segmenter
+
+build-SweepFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
 
 clean:
 	rm -rf bin .local .aws-sam

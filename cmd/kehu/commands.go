@@ -167,6 +167,9 @@ func (c *cli) customerShow(ctx context.Context, id string, out io.Writer) error 
 			fmt.Fprintf(out, "  %s %s %s/%s %s: %s\n", in.At.Format(time.RFC3339), in.Direction, in.Provider, in.Source, in.Conversation, t)
 		}
 	}
+	if len(rec.Segments) > 0 {
+		fmt.Fprintf(out, "\nsegments: %s\n", strings.Join(rec.Segments, " "))
+	}
 	fmt.Fprintln(out, "\nconsent:")
 	for _, p := range sortedPurposes(rec) {
 		s := rec.Consent[p]

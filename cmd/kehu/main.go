@@ -41,6 +41,7 @@ const usage = `usage:
   kehu review list [--json]
   kehu sources put FILE | sources list | sources secret add ID (secret on stdin) | sources secret remove ID N
   kehu quarantine list | quarantine show ID | quarantine replay ID | quarantine drop ID
+  kehu segments list | segments members NAME [--limit N]
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	phone := fs.String("phone", "", "phone number to find")
 	field := fs.String("field", "", "field to restore")
 	submission := fs.String("submission", "", "submission whose value to restore")
+	limit := fs.String("limit", "", "how many members at most")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -79,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
 	}
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission}
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -100,6 +102,7 @@ type flags struct {
 	json              bool
 	email, phone      string
 	field, submission string
+	limit             string
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
@@ -129,6 +132,10 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.sourcesSecretAdd(ctx, words[3], stdin, getenv, out)
 	case len(words) == 5 && words[0] == "sources" && words[1] == "secret" && words[2] == "remove":
 		return c.sourcesSecretRemove(ctx, words[3], words[4], out)
+	case len(words) == 2 && words[0] == "segments" && words[1] == "list":
+		return c.segmentsList(ctx, out)
+	case len(words) == 3 && words[0] == "segments" && words[1] == "members":
+		return c.segmentsMembers(ctx, words[2], f.limit, out)
 	case len(words) == 2 && words[0] == "quarantine" && words[1] == "list":
 		return c.quarantineList(ctx, out)
 	case len(words) == 3 && words[0] == "quarantine" && words[1] == "show":

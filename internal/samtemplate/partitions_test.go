@@ -28,6 +28,26 @@ var customerParts = []string{"CUST#*", "BIDX#*", "DKEY#*", "REVIEW*"}
 // or its quarantined payload.
 var webhookParts = []string{"WHK#*", "QUARANTINE"}
 
+// Segments: memberships (SEG#<segment>#<shard>), member counts
+// (SEGCOUNT#<shard>) and the sweep's due entries (SEGDUE#<day>).
+var segmentParts = []string{"SEG#*", "SEGCOUNT#*", "SEGDUE#*"}
+
+// What operators read of segments: counts and members (`kehu segments
+// list|members`, `kehu report quality`), not the due entries.
+var segmentReads = []string{"SEG#*", "SEGCOUNT#*"}
+
+// The segmenter and the sweep apply the same transaction: a customer's
+// SEGMENTS state item (in its CUST# partition), the memberships it joins
+// and leaves, their counts, its due entry. They delete memberships and due
+// entries only, never a CUST# item; they read profiles, counts and due
+// entries; no Scan.
+var segmenterAccess = tableAccess{
+	write:  with([]string{"CUST#*"}, segmentParts...),
+	delete: []string{"SEG#*", "SEGDUE#*"},
+	get:    []string{"CUST#*", "SEGCOUNT#*", "SEGDUE#*"},
+	query:  []string{"CUST#*", "SEGCOUNT#*", "SEGDUE#*"},
+}
+
 func with(base []string, more ...string) []string { return slices.Concat(base, more) }
 
 var access = map[string]tableAccess{
@@ -41,24 +61,27 @@ var access = map[string]tableAccess{
 		write: with(customerParts, append(slices.Clone(webhookParts), "ORDER#*")...),
 		get:   with(customerParts, append(slices.Clone(webhookParts), "ORDER#*", "SOURCE", "CONFIG")...),
 	},
-	"SetupFunction": {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
+	"SetupFunction":     {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
+	"SegmenterFunction": segmenterAccess,
+	"SweepFunction":     segmenterAccess,
 	// operators
-	"SalesServiceRole": {get: with(customerParts, "CONFIG"), query: with(customerParts, "CONFIG")},
+	"SalesServiceRole": {get: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...), query: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...)},
 	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
 	// replay runs the webhook pipeline in the CLI, drop deletes.
 	"ComplianceRole": {
 		write:  with(customerParts, webhookParts...),
 		delete: []string{"QUARANTINE"},
-		get:    with(customerParts, "CONFIG", "QUARANTINE", "SOURCE", "WHK#*"),
-		query:  with(customerParts, "CONFIG", "QUARANTINE"),
+		get:    with(customerParts, append([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads...)...),
+		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE"}, segmentReads...)...),
 	},
 	// Every partition, but general-tier attributes only (TestAnalystReadsGeneralTierOnly).
 	"AnalystRole": {get: []string{"*"}, query: []string{"*"}},
-	// `kehu forms …`, `kehu sources …`; `kehu customer find` and the secret.
+	// `kehu forms …`, `kehu sources …`; `kehu customer find` and the secret;
+	// `kehu segments …`.
 	"AdminRole": {
 		write: []string{"FORM", "SOURCE"},
-		get:   []string{"FORM", "SOURCE", "CONFIG", "BIDX#*"},
-		query: []string{"FORM", "SOURCE"},
+		get:   with([]string{"FORM", "SOURCE", "CONFIG", "BIDX#*"}, segmentReads...),
+		query: with([]string{"FORM", "SOURCE"}, segmentReads...),
 	},
 }
 
@@ -98,7 +121,10 @@ var (
 	ddbUnkeyed = []string{"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:CreateTable",
 		"dynamodb:RestoreTableFromBackup", "dynamodb:RestoreTableToPointInTime", "dynamodb:ImportTable",
 		"dynamodb:ExportTableToPointInTime", "dynamodb:UpdateTimeToLive", "dynamodb:DeleteBackup",
-		"dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+		"dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy"}
+	// The stream's actions carry no partition key either: only the
+	// segmenter's role has them, on the stream alone (TestStreamAndQueueAccess).
+	ddbStream = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 )
 
 // within reports whether every partition key matching pattern also matches
@@ -296,7 +322,8 @@ func TestWithin(t *testing.T) {
 // every request, and holds no KMS permission at all.
 func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 	tpl := open(t)
-	general := []string{"pk", "sk", "entity", "version", "created_at", "updated_at", "review_due_at", "confirmed_at", "general", "consent", "age_band", "trade_count", "trade_total", "trade_months", "first_trade_at", "last_trade_at"}
+	general := []string{"pk", "sk", "entity", "version", "created_at", "updated_at", "review_due_at", "confirmed_at", "general", "consent", "age_band", "trade_count", "trade_total", "trade_months", "first_trade_at", "last_trade_at",
+		"count", "at"} // a segment's count items, and when a member joined
 	sts := identityPolicies(t, tpl)["AnalystRole"]
 	if len(sts) == 0 {
 		t.Fatal("AnalystRole has no policy")
@@ -330,10 +357,34 @@ func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 	}
 }
 
+// Who writes (or deletes) each partition the store writes, by the prefix
+// the store builds its keys with: exactly these principals, as access
+// grants them. A new writer of a partition is a decision, made here.
+var partitionWriters = map[string][]string{
+	"CUST#": {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole", // profiles, ledgers; restore
+		"SegmenterFunction", "SweepFunction"}, // a customer's SEGMENTS state item
+	"BIDX#":      {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole"},
+	"DKEY#":      {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole"},
+	"REVIEW":     {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole"},
+	"IDEM#":      {"FormIntakeFunction"},
+	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
+	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole"},
+	"ORDER#":     {"WebhookIntakeFunction"},
+	"CONFIG":     {"SetupFunction"},
+	"FORM":       {"AdminRole"},
+	"SOURCE":     {"AdminRole"},
+	// Segments are the segmenter's and the sweep's alone: no operator or
+	// intake function can make a customer a member or change a count.
+	"SEG#":      {"SegmenterFunction", "SweepFunction"},
+	"SEGCOUNT#": {"SegmenterFunction", "SweepFunction"},
+	"SEGDUE#":   {"SegmenterFunction", "SweepFunction"},
+}
+
 // Every partition the store writes (its pk constants and pk-building
 // functions) has an owner above and a policy in the template that lets its
 // owner write it: a new kind of item cannot arrive without someone deciding
-// who may write it, nor be refused in production for want of a grant.
+// who may write it, nor be refused in production for want of a grant. Its
+// owners are exactly those partitionWriters names.
 //
 // And the other way: every partition a policy names (in access) is one the
 // store writes, with that exact key prefix, so a grant cannot miss the
@@ -369,6 +420,22 @@ func TestEveryPartitionHasAnOwner(t *testing.T) {
 		}
 		if !within(p, granted) {
 			t.Errorf("partition %q of shared/store: no policy in template.yaml lets anyone write it", p)
+		}
+		var writers []string
+		for principal, patterns := range owners {
+			if within(p, patterns) {
+				writers = append(writers, principal)
+			}
+		}
+		if want, ok := partitionWriters[p]; !ok {
+			t.Errorf("partition %q of shared/store: declare in partitionWriters who writes it (now %v)", p, setOf(writers...))
+		} else if !slices.Equal(setOf(writers...), setOf(want...)) {
+			t.Errorf("partition %q is written by %v, want exactly %v", p, setOf(writers...), setOf(want...))
+		}
+	}
+	for p := range partitionWriters {
+		if !found[p] {
+			t.Errorf("partitionWriters declares %q, which shared/store does not write (it writes %v)", p, sortedKeys(found))
 		}
 	}
 	named := map[string]bool{}

@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,25 +21,27 @@ import (
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
-// Intrinsics are kept as readable markers ("GetAtt:ConfidentialKey.Arn",
+// marker keeps an intrinsic as a readable marker ("GetAtt:ConfidentialKey.Arn",
 // "Ref:CustomerTable") so the test can see what a policy points at.
+func marker(kind string) intrinsics.IntrinsicHandler {
+	return func(name string, input interface{}, _ interface{}) interface{} {
+		switch v := input.(type) {
+		case string:
+			return kind + ":" + v
+		case []interface{}:
+			parts := make([]string, len(v))
+			for i, p := range v {
+				parts[i] = fmt.Sprint(p)
+			}
+			return kind + ":" + strings.Join(parts, ".")
+		}
+		return kind + ":" + fmt.Sprint(input)
+	}
+}
+
+// Intrinsics are kept as markers, parameters resolve to their defaults.
 func open(t *testing.T) *cloudformation.Template {
 	t.Helper()
-	marker := func(kind string) intrinsics.IntrinsicHandler {
-		return func(name string, input interface{}, _ interface{}) interface{} {
-			switch v := input.(type) {
-			case string:
-				return kind + ":" + v
-			case []interface{}:
-				parts := make([]string, len(v))
-				for i, p := range v {
-					parts[i] = fmt.Sprint(p)
-				}
-				return kind + ":" + strings.Join(parts, ".")
-			}
-			return kind + ":" + fmt.Sprint(input)
-		}
-	}
 	tpl, err := goformation.OpenWithOptions("../../template.yaml", &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref": func(name string, input interface{}, tpl interface{}) interface{} {
@@ -65,6 +68,52 @@ func open(t *testing.T) *cloudformation.Template {
 	return tpl
 }
 
+// rawResource returns a resource's properties as the template writes them,
+// every intrinsic a marker ("Ref:SweepSchedule" too): for what goformation's
+// types leave out (a stream event's FilterCriteria and FunctionResponseTypes
+// make it no event type goformation knows).
+func rawResource(t *testing.T, name string) map[string]any {
+	t.Helper()
+	src, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := intrinsics.ProcessYAML(src, &intrinsics.ProcessorOptions{
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+			"Ref": marker("Ref"), "Fn::GetAtt": marker("GetAtt"), "Fn::Sub": marker("Sub"),
+			"Fn::Not": marker("Not"), "Fn::Equals": marker("Equals"), "Fn::If": marker("If"),
+		},
+	})
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	var doc struct {
+		Parameters map[string]map[string]any
+		Resources  map[string]struct {
+			Type       string
+			Properties map[string]any
+		}
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := doc.Resources[name]
+	if !ok {
+		t.Fatalf("template.yaml has no resource %s", name)
+	}
+	return r.Properties
+}
+
+// parameterDefault returns a template parameter's default.
+func parameterDefault(t *testing.T, name string) any {
+	t.Helper()
+	p, ok := open(t).Parameters[name]
+	if !ok {
+		t.Fatalf("template.yaml has no parameter %s", name)
+	}
+	return p.Default
+}
+
 // Each function's own code decides which variables it reads: declare it
 // here for every function in the template.
 var functionEnv = map[string]struct {
@@ -73,6 +122,8 @@ var functionEnv = map[string]struct {
 	"FormIntakeFunction":    {config.Required, config.Optional},
 	"WebhookIntakeFunction": {config.WebhookRequired, slices.Concat(config.Optional, config.WebhookOptional)},
 	"SetupFunction":         {setup.Env, nil},
+	"SegmenterFunction":     {config.SegmenterRequired, config.SegmenterOptional},
+	"SweepFunction":         {config.SegmenterRequired, config.SegmenterOptional},
 }
 
 // What each variable must point at, wherever it is set.

@@ -20,7 +20,7 @@ func (s *Stack) Segmenter(t testing.TB, now func() time.Time) *segmenter.Handler
 	t.Helper()
 	cfg := s.AWS(t, "kehu-admin")
 	h := &segmenter.Handler{Store: s.Store, Thresholds: segment.Defaults(), Now: now,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics.New(io.Discard, "segmenter")}
+		Log: slog.New(slog.NewJSONHandler(testWriter{t}, nil)), Metrics: metrics.New(io.Discard, "segmenter")}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &streams.Runner{Streams: streams.NewClient(cfg), DB: config.DynamoDB(cfg), Table: s.Table, Handler: h.Handle,
 		Filter: segmenter.IsProfileChange, Poll: 50 * time.Millisecond, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
@@ -28,4 +28,13 @@ func (s *Stack) Segmenter(t testing.TB, now func() time.Time) *segmenter.Handler
 	go func() { defer close(done); _ = r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return h
+}
+
+// testWriter sends a component's log lines to the test's log (shown when
+// it fails).
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
 }

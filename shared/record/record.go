@@ -93,6 +93,7 @@ type Record struct {
 	Identifiers  []Identifier                      `json:"identifiers"`
 	Consent      map[consent.Purpose]consent.State `json:"consent"`
 	Interactions []Interaction                     `json:"interactions"`
+	Segments     []string                          `json:"segments"`
 	Ledger       []LedgerView                      `json:"consent_ledger"`
 }
 
@@ -210,6 +211,12 @@ func (r *Reader) Read(ctx context.Context, id string) (*Record, error) {
 		ConfirmedAt: p.ConfirmedAt, AgeBand: p.AgeBand, Consent: p.Consent,
 		Fields: []Field{}, Identifiers: []Identifier{}}
 	rec.Interactions = []Interaction{}
+	rec.Segments = []string{}
+	if st, err := r.Store.SegmentsOf(ctx, id); err == nil && st.Segments != nil {
+		rec.Segments = st.Segments
+	} else if err != nil {
+		return nil, err
+	}
 	for i := range l.ledger {
 		e := &l.ledger[i]
 		rec.Ledger = append(rec.Ledger, LedgerView{LedgerEntry: *e, Fields: e.Fields()})

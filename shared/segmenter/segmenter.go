@@ -86,6 +86,14 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) (boo
 	if r.EventName == "REMOVE" || len(image) == 0 {
 		image, removed = r.Change.OldImage, true
 	}
+	// The profile's map attributes, checked before they are read: DynamoDB
+	// Local's stream reports an empty map as another type; empty is absent.
+	for _, m := range []string{"general", "consent", "src", "ids", "trade_months"} {
+		if v, ok := image[m]; ok && v.DataType() != events.DataTypeMap {
+			image = maps.Clone(image)
+			delete(image, m)
+		}
+	}
 	var p store.Profile
 	if err := attributevalue.UnmarshalMap(toSDK(image), &p); err != nil {
 		return false, fmt.Errorf("record %s: profile image: %w", r.Change.SequenceNumber, err)
