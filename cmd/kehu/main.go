@@ -42,6 +42,7 @@ const usage = `usage:
   kehu sources put FILE | sources list | sources secret add ID (secret on stdin) | sources secret remove ID N
   kehu quarantine list | quarantine show ID | quarantine replay ID | quarantine drop ID
   kehu segments list | segments members NAME [--limit N]
+  kehu report quality
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
@@ -132,6 +133,8 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.sourcesSecretAdd(ctx, words[3], stdin, getenv, out)
 	case len(words) == 5 && words[0] == "sources" && words[1] == "secret" && words[2] == "remove":
 		return c.sourcesSecretRemove(ctx, words[3], words[4], out)
+	case len(words) == 2 && words[0] == "report" && words[1] == "quality":
+		return c.reportQuality(ctx, out)
 	case len(words) == 2 && words[0] == "segments" && words[1] == "list":
 		return c.segmentsList(ctx, out)
 	case len(words) == 3 && words[0] == "segments" && words[1] == "members":

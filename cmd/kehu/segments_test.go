@@ -96,6 +96,15 @@ func TestOrdersMoveValueClasses(t *testing.T) {
 			t.Fatalf("value:B still counts %d", r.Count)
 		}
 	}
+	out, _, code = kehu(t, st.Table, "report", "quality", "--json")
+	var q struct {
+		Customers    int64            `json:"customers"`
+		ValueClasses map[string]int64 `json:"value_classes"`
+		Lifecycle    map[string]int64 `json:"lifecycle"`
+	}
+	if err := json.Unmarshal([]byte(out), &q); code != 0 || err != nil || q.Customers != 1 || q.ValueClasses["D"] != 1 || q.Lifecycle["new"] != 1 {
+		t.Fatalf("report quality: %s %v", out, err)
+	}
 	out, _, _ = kehu(t, st.Table, "segments", "members", "no-such-segment", "--json")
 	if err := json.Unmarshal([]byte(out), &m); err != nil || m.Count != 0 || len(m.Members) != 0 {
 		t.Fatalf("an unknown segment: %s", out)
