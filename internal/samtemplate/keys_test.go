@@ -398,3 +398,58 @@ func TestIntakeKeysReaders(t *testing.T) {
 		t.Errorf("purposes %v", sortedKeys(byPurpose))
 	}
 }
+
+// The segmenter and the sweep read general-tier attributes and consent
+// states only: they hold no KMS permission at all. No key policy names
+// their roles, for any action; no IAM statement of theirs allows any KMS
+// action on anything; no key is in their environment; and nothing they
+// touch is encrypted under a key they would need (the table's encryption
+// is DynamoDB's own key, the dead-letter queue's SQS's).
+func TestSegmentersHoldNoKMS(t *testing.T) {
+	tpl := open(t)
+	kps := keyPolicies(t, tpl)
+	ids := identityPolicies(t, tpl)
+	for _, fn := range []string{segmenterFunction, sweepFunction} {
+		t.Run(fn, func(t *testing.T) {
+			role := functionRole(t, tpl, fn)
+			for key, sts := range kps {
+				for _, s := range sts {
+					if slices.ContainsFunc(s.Principals, func(p string) bool { return principalRole(p) == role }) {
+						t.Errorf("%s names %s (on %s)", s, role, key)
+					}
+				}
+			}
+			kmsAction := func(a string) bool {
+				return strings.HasPrefix(strings.ToLower(a), "kms:") || actionMatches(a, "kms:Decrypt")
+			}
+			for _, s := range ids[role] {
+				if s.Effect != "Allow" {
+					continue
+				}
+				if len(s.NotAction) > 0 {
+					t.Errorf("%s uses NotAction", s)
+				}
+				if slices.ContainsFunc(s.Actions, kmsAction) {
+					t.Errorf("%s gives %s KMS actions %v", s, role, s.Actions)
+				}
+			}
+			f, _ := tpl.GetServerlessFunctionWithName(fn)
+			if f.Environment != nil {
+				for v, value := range f.Environment.Variables {
+					for key := range kps {
+						if strings.Contains(value, key) {
+							t.Errorf("environment variable %s names %s", v, key)
+						}
+					}
+				}
+			}
+		})
+	}
+	table, err := tpl.GetDynamoDBTableWithName("CustomerTable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sse := table.SSESpecification; sse != nil && sse.KMSMasterKeyId != nil {
+		t.Errorf("the table is encrypted under %s: reading its stream would need that key", *sse.KMSMasterKeyId)
+	}
+}

@@ -39,7 +39,7 @@ const (
 // sweep's variables: the table, and the thresholds.
 var (
 	SegmenterRequired = []string{EnvTable}
-	SegmenterOptional = []string{EnvThresholds, EnvCallTimeout}
+	SegmenterOptional = []string{EnvThresholds}
 )
 
 // Required lists the variables every intake function must have.

@@ -105,23 +105,28 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) (boo
 // apply evaluates a profile and records its segments under its version
 // (sweep: re-evaluate the same version at a later time).
 func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bool) (bool, error) {
-	prev, err := h.Store.SegmentsOf(ctx, p.CustomerID)
-	if err != nil {
-		return false, err
+	for attempt := 0; ; attempt++ {
+		prev, err := h.Store.SegmentsOf(ctx, p.CustomerID)
+		if err != nil {
+			return false, err
+		}
+		if prev.Removed || (!sweep && !removed && prev.Version >= p.Version) || (sweep && prev.Version != p.Version) {
+			return false, store.ErrStale
+		}
+		now := h.now()
+		next := store.SegmentState{Version: p.Version, Removed: removed}
+		if !removed {
+			next.Segments, next.NextDue = segment.Evaluate(Rules(p), now, h.Thresholds)
+		}
+		err = h.Store.ApplySegments(ctx, p.CustomerID, prev, next, now)
+		if errors.Is(err, store.ErrStale) && attempt < 3 {
+			continue // someone else applied in between: read again, decide again
+		}
+		if err != nil {
+			return false, err
+		}
+		return !slices.Equal(prev.Segments, next.Segments), nil
 	}
-	if prev.Removed || (!sweep && !removed && prev.Version >= p.Version) {
-		return false, store.ErrStale
-	}
-	now := h.now()
-	next := store.SegmentState{Version: p.Version, Removed: removed}
-	if !removed {
-		segs, due := segment.Evaluate(Rules(p), now, h.Thresholds)
-		next.Segments, next.NextDue = segs, due
-	}
-	if err := h.Store.ApplySegments(ctx, p.CustomerID, prev, next, sweep, now); err != nil {
-		return false, err
-	}
-	return !slices.Equal(prev.Segments, next.Segments), nil
 }
 
 // Rules is what the segment rules see of a profile: general-tier values,

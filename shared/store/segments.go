@@ -23,9 +23,9 @@ import (
 // once (DynamoDB allows 1,000 per partition; the issue asks ≤ 500).
 const SegmentShards = 32
 
-// ErrStale means a customer's segments were computed from a profile
-// version that is not newer than the one they were last computed from (a
-// redelivered or out-of-order stream record): nothing was written.
+// ErrStale means a customer's segment state is not what the caller read
+// (another record or the sweep got there first): nothing was written;
+// read again and decide again.
 var ErrStale = errors.New("segments already computed from this or a newer profile version")
 
 // SegmentState is a customer's current segments, the profile version they
@@ -66,11 +66,11 @@ func duePK(day string) string                { return "SEGDUE#" + day }
 func DueDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // ApplySegments records a customer's segments computed from profile
-// version next.Version, in one transaction: the state (only if its
-// recorded version is older — or, for a sweep, the same), each segment
-// joined and left (membership item, count ±1 on the customer's shard), and
-// the sweep's due entry. ErrStale: nothing to do. The caller read prev.
-func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *SegmentState, next SegmentState, sweep bool, now time.Time) error {
+// version next.Version, in one transaction: the state (only if it is still
+// prev, which the caller read and compared), each segment joined and left
+// (membership item, count ±1 on the customer's shard), and the sweep's due
+// entry. ErrStale: the state changed in between; nothing was written.
+func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *SegmentState, next SegmentState, now time.Time) error {
 	shard := shardOf(customerID)
 	var items []types.TransactWriteItem
 	next.PK, next.SK, next.Entity = profilePK(customerID), segmentStateSK, "segments"
@@ -80,14 +80,12 @@ func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *Segm
 	if err != nil {
 		return err
 	}
-	// A newer version (stream), the same version later (sweep), or the
-	// profile's removal; never anything after a removal.
-	cond := expression.AttributeNotExists(expression.Name(PK)).Or(expression.Name("version").LessThan(expression.Value(next.Version)))
-	switch {
-	case next.Removed:
-		cond = expression.AttributeNotExists(expression.Name(PK)).Or(expression.Name("version").LessThanEqual(expression.Value(next.Version)))
-	case sweep:
-		cond = expression.Name("version").Equal(expression.Value(next.Version))
+	// The state must still be what the caller read (no concurrent stream
+	// record or sweep applied in between: counts stay exact), and never
+	// anything after a removal. The caller checked the versions.
+	cond := expression.AttributeNotExists(expression.Name(PK))
+	if prev.Version != 0 {
+		cond = expression.Name("version").Equal(expression.Value(prev.Version))
 	}
 	cond = cond.And(expression.AttributeNotExists(expression.Name("removed")))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
@@ -210,21 +208,31 @@ func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			type row struct {
-				SK    string `dynamodbav:"sk"`
-				Count int64  `dynamodbav:"count"`
-			}
-			rows, err := queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(countPK(shard))), "segment counts")
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
+			// Projected: the analysts' role reads named attributes only.
+			p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("pk = :pk"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: countPK(shard)}},
+				ProjectionExpression:      aws.String("sk, #c"), ExpressionAttributeNames: map[string]string{"#c": "count"},
+				ConsistentRead: aws.Bool(true)})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("segment counts: %w", classify(err))
+					}
+					mu.Unlock()
+					return
 				}
-				return
-			}
-			for _, r := range rows {
-				counts[r.SK] += r.Count
+				for _, it := range page.Items {
+					var r struct {
+						SK    string `dynamodbav:"sk"`
+						Count int64  `dynamodbav:"count"`
+					}
+					if attributevalue.UnmarshalMap(it, &r) == nil {
+						counts[r.SK] += r.Count
+					}
+				}
+				mu.Unlock()
 			}
 		}()
 	}
