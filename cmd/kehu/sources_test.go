@@ -52,7 +52,7 @@ func TestSourceSecretRotation(t *testing.T) {
 		Provider string `json:"provider"`
 		Secrets  int    `json:"secrets"`
 	}
-	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 5 {
+	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 6 {
 		t.Fatalf("sources list: %d %s %s %v", code, out, errOut, err)
 	}
 	const oldSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
