@@ -12,10 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/kehu-dev/kehu/shared/config"
-	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/segmenter"
-	"github.com/kehu-dev/kehu/shared/store"
 )
 
 const function = "segmenter"
@@ -29,16 +26,10 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger) error {
-	cfg, err := segmenter.ConfigFromEnv(os.Getenv)
+	h, err := segmenter.New(ctx, os.Getenv, log, function)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(ctx)
-	if err != nil {
-		return err
-	}
-	h := &segmenter.Handler{Store: store.New(config.DynamoDB(awsCfg), cfg.Table), Thresholds: cfg.Thresholds, Log: log,
-		Metrics: metrics.New(os.Stdout, function)}
 	lambda.Start(h.Handle)
 	return nil
 }
