@@ -31,6 +31,7 @@ vet: ## go vet, and gofmt over every Go file (no git needed, so it works in a so
 
 bench: deps ## figures: KMS calls, write units, overhead ratio, allocations, binary size
 	$(GO) run ./cmd/devstack -in-memory -exec -- $(GO) test -run '^$$' -bench . -benchmem -benchtime 1000x ./shared/intake/ ./shared/httpapi/
+	$(GO) run ./cmd/devstack -in-memory -exec -- $(GO) test -run '^$$' -bench . -benchtime 200x ./shared/segmenter/
 	@$(MAKE) --no-print-directory size
 
 size: ## bootstrap sizes for linux/arm64

@@ -159,3 +159,12 @@ func TestSweepMovesWithTime(t *testing.T) {
 		t.Fatalf("after the sweep: %v", s.Segments)
 	}
 }
+
+func readFixture(name string) (events.DynamoDBEvent, error) {
+	var ev events.DynamoDBEvent
+	raw, err := os.ReadFile("../../events/segmenter/" + name)
+	if err != nil {
+		return ev, err
+	}
+	return ev, json.Unmarshal(raw, &ev)
+}
