@@ -7,8 +7,9 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
+
+	"github.com/kehu-dev/kehu/shared/segmenter"
 )
 
 func (c *cli) segmentsList(ctx context.Context, out io.Writer) error {
@@ -61,52 +62,10 @@ func (c *cli) segmentsMembers(ctx context.Context, name, limit string, out io.Wr
 	return nil
 }
 
-// quality is the supervision report of the source guides, from the
-// segment counts and the review queue: no profile is read, nothing
-// decrypted.
-type quality struct {
-	Customers       int64            `json:"customers"`
-	Completeness    map[string]int64 `json:"completeness"`     // high, medium, low
-	ReviewDue       int64            `json:"review_due"`       // past their review date
-	ConfirmedShare  float64          `json:"confirmed_share"`  // within policy: not review-due
-	ConsentCoverage map[string]int64 `json:"consent_coverage"` // marketable, contactable
-	AwaitingReview  map[string]int64 `json:"awaiting_review"`  // identity, values
-	ValueClasses    map[string]int64 `json:"value_classes"`    // A, B, C, D
-	Lifecycle       map[string]int64 `json:"lifecycle"`        // prospect, new, active, at-risk, lapsed
-}
-
 func (c *cli) reportQuality(ctx context.Context, out io.Writer) error {
-	counts, err := c.store.SegmentCounts(ctx)
+	q, err := segmenter.Report(ctx, c.store)
 	if err != nil {
 		return err
-	}
-	reviews, err := c.store.Reviews(ctx)
-	if err != nil {
-		return err
-	}
-	q := quality{Completeness: map[string]int64{}, ConsentCoverage: map[string]int64{}, AwaitingReview: map[string]int64{},
-		ValueClasses: map[string]int64{}, Lifecycle: map[string]int64{}}
-	for name, n := range counts {
-		kind, value, _ := strings.Cut(name, ":")
-		switch kind {
-		case "lifecycle":
-			q.Lifecycle[value] = n
-			q.Customers += n // every profile has exactly one lifecycle
-		case "completeness":
-			q.Completeness[value] = n
-		case "value":
-			q.ValueClasses[value] = n
-		case "review-due":
-			q.ReviewDue = n
-		case "marketable", "contactable":
-			q.ConsentCoverage[kind] = n
-		}
-	}
-	for _, r := range reviews {
-		q.AwaitingReview[r.Kind]++
-	}
-	if q.Customers > 0 {
-		q.ConfirmedShare = float64(q.Customers-q.ReviewDue) / float64(q.Customers)
 	}
 	if c.json {
 		return c.printJSON(out, q)

@@ -34,7 +34,16 @@ func run(ctx context.Context, log *slog.Logger) error {
 		// Three days back, so a missed run is caught up.
 		n, err := h.Sweep(ctx, time.Now().Add(-72*time.Hour))
 		log.InfoContext(ctx, "sweep done", "re_evaluated", n, "err", err)
-		return err
+		if err != nil {
+			return err
+		}
+		// The daily supervision figures, as EMF metrics.
+		q, err := segmenter.Report(ctx, h.Store)
+		if err != nil {
+			return err
+		}
+		q.Emit(h.Metrics)
+		return nil
 	})
 	return nil
 }

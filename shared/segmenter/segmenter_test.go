@@ -122,6 +122,16 @@ func TestEventsReplayed(t *testing.T) {
 	if c := counts(); c["region:西南"] != 1 || c["region:西北"] != 1 {
 		t.Fatalf("the rest of the poison batch was not processed: %v", c)
 	}
+	q, err := segmenter.Report(ctx, st.Store)
+	if err != nil || q.Customers != 2 || q.ConsentCoverage["marketable"] != 1 || q.Lifecycle["prospect"] != 2 {
+		t.Fatalf("quality %+v %v", q, err)
+	}
+	var emf bytes.Buffer
+	q.Emit(metrics.New(&emf, "sweep"))
+	var line map[string]any
+	if err := json.Unmarshal(emf.Bytes(), &line); err != nil || line["Customers"] != 2.0 || line["Marketable"] != 1.0 {
+		t.Fatalf("EMF line %s %v", emf.String(), err)
+	}
 }
 
 // The sweep moves a customer whose last order ages past 180 days, with no
