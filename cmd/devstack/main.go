@@ -228,7 +228,7 @@ func run(log *slog.Logger) (int, error) {
 kehu is running locally (Ctrl-C stops everything):
   gateway         %s   (POST /v1/forms/{formId}/submissions, GET /healthz, demo form at /)
   DynamoDB Local  %s   table %s (stream NEW_AND_OLD_IMAGES, TTL on %s)
-  local KMS       %s   keys alias/kehu-confidential, alias/kehu-restricted, alias/kehu-blind-index
+  local KMS       %s   keys alias/kehu-confidential, alias/kehu-restricted, alias/kehu-blind-index, alias/kehu-secrets
   forms seeded    %v
   webhook sources %v   (POST /v1/webhooks/{sourceId}; test secrets in local/sources/)
   segmenter       on the table's stream (profile changes); time sweep every %s (KEHU_SWEEP_EVERY)
@@ -237,8 +237,9 @@ kehu is running locally (Ctrl-C stops everything):
 Try:
   curl -si %s/v1/forms/contact/submissions -H 'Content-Type: application/json' \
     -d '{"fields":{"name":"Zhang Wei","email":"zhang.wei@example.com"},"consent":{"purposes":["processing"],"notice":"contact-v1"}}'
-  AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
-    AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s go run ./cmd/kehu customer show CUSTOMER_ID
+  export AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
+    AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s
+  go run ./cmd/kehu customer show $(go run ./cmd/kehu customer find --email zhang.wei@example.com)
 `, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, env("KEHU_SWEEP_EVERY", "1m"), dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
