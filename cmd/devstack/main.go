@@ -39,9 +39,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/segmenter"
-	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
-	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 func main() {
@@ -168,7 +166,7 @@ func run(log *slog.Logger) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	sources, err := admin.PutSourceFiles(ctx, st, config.KMS(adminCfg), "alias/kehu-secrets", o.sources)
+	sources, err := admin.PutSourceFiles(ctx, st, config.KMS(adminCfg), localkms.SecretsAlias, o.sources)
 	if err != nil {
 		return 1, err
 	}
@@ -197,10 +195,9 @@ func run(log *slog.Logger) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	wst := store.New(config.DynamoDB(webhookCfg), o.table)
-	wh := &httpapi.WebhookIntake{Service: wsvc, Sources: &source.Cache{Store: wst, KMS: config.KMS(webhookCfg)},
-		Directory: &webhook.Directory{}, Log: log.With("function", "webhook-intake"), Metrics: metrics.New(os.Stderr, "webhook-intake"),
-		MaxBody: fcfg.WebhookMaxBodyBytes}
+	wh := httpapi.NewWebhookIntake(fcfg, log.With("function", "webhook-intake"), metrics.New(os.Stderr, "webhook-intake"))
+	wh.Service = wsvc
+	wh.ReadSourcesWith(fcfg, webhookCfg)
 	for _, route := range []string{"POST /v1/webhooks/{sourceId}", "GET /v1/webhooks/{sourceId}"} {
 		mux.Handle(route, httpapi.Bridge(wh.Handle, route, "sourceId"))
 	}

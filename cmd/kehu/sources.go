@@ -26,6 +26,10 @@ import (
 
 // keyFor returns a key id from the environment, or on the local stack the
 // local alias of that key.
+// localSecretsAlias is the local stack's key for sources' secrets
+// (internal/localkms.SecretsAlias).
+const localSecretsAlias = "alias/kehu-secrets"
+
 func keyFor(getenv func(string) string, env, localAlias string) (string, error) {
 	if v := getenv(env); v != "" {
 		return v, nil
@@ -45,7 +49,7 @@ func (c *cli) sourcesPut(ctx context.Context, path string, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	keyID, err := keyFor(getenv, config.EnvSecretsKey, "alias/kehu-secrets")
+	keyID, err := keyFor(getenv, config.EnvSecretsKey, localSecretsAlias)
 	if err != nil {
 		return err
 	}
@@ -98,7 +102,7 @@ func (c *cli) sourcesSecretAdd(ctx context.Context, id string, in io.Reader, get
 	if secret == "" {
 		return errors.New("give the new secret on standard input")
 	}
-	keyID, err := keyFor(getenv, config.EnvSecretsKey, "alias/kehu-secrets")
+	keyID, err := keyFor(getenv, config.EnvSecretsKey, localSecretsAlias)
 	if err != nil {
 		return err
 	}

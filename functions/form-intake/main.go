@@ -33,10 +33,6 @@ func handler(_ context.Context, log *slog.Logger, getenv func(string) string) *h
 	if cfgErr != nil {
 		log.Error("form-intake configuration incomplete; answering 503", "err", cfgErr)
 	}
-	wiring := httpapi.NewWiring(cfg, cfgErr, log, nil)
-	maxBody := cfg.MaxBodyBytes
-	if maxBody == 0 {
-		maxBody = 64 << 10
-	}
-	return &httpapi.FormIntake{Wiring: wiring, Log: log, Metrics: metrics.New(os.Stdout, function), MaxBody: maxBody}
+	return &httpapi.FormIntake{Wiring: httpapi.NewWiring(cfg, cfgErr, log, nil), Log: log, Metrics: metrics.New(os.Stdout, function),
+		MaxBody: cfg.MaxBodyBytes}
 }

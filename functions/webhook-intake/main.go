@@ -7,7 +7,6 @@
 package main
 
 import (
-	"errors"
 	"log/slog"
 	"os"
 
@@ -17,9 +16,6 @@ import (
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/metrics"
-	"github.com/kehu-dev/kehu/shared/source"
-	"github.com/kehu-dev/kehu/shared/store"
-	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 const function = "webhook-intake"
@@ -30,30 +26,13 @@ func main() {
 }
 
 func handler(log *slog.Logger, getenv func(string) string) *httpapi.WebhookIntake {
-	cfg, cfgErr := config.FromEnv(getenv)
-	if cfg.SecretsKey == "" {
-		var inc *config.IncompleteError
-		switch {
-		case cfgErr == nil:
-			cfgErr = &config.IncompleteError{Missing: []string{config.EnvSecretsKey}}
-		case errors.As(cfgErr, &inc):
-			inc.Missing = append(inc.Missing, config.EnvSecretsKey)
-		}
-	}
+	cfg, cfgErr := config.FromEnvFor(getenv, config.WebhookRequired)
 	if cfgErr != nil {
 		log.Error("webhook-intake configuration incomplete; answering 503", "err", cfgErr)
 	}
-	h := &httpapi.WebhookIntake{Log: log, Metrics: metrics.New(os.Stdout, function), MaxBody: cfg.WebhookMaxBodyBytes,
-		Directory: &webhook.Directory{}, BaseCurrency: cfg.BaseCurrency}
-	if h.MaxBody == 0 {
-		h.MaxBody = 1 << 20
-	}
-	h.Wiring = httpapi.NewWiring(cfg, cfgErr, log, func(awsCfg aws.Config) {
-		// The handler reads h.Sources only after the pipeline is wired (one
-		// request at a time in a Lambda instance).
-		st := store.New(config.DynamoDB(awsCfg), cfg.Table)
-		st.CallTimeout = cfg.CallTimeout
-		h.Sources = &source.Cache{Store: st, KMS: config.KMS(awsCfg)}
-	})
+	h := httpapi.NewWebhookIntake(cfg, log, metrics.New(os.Stdout, function))
+	// The handler reads h.Sources only after the pipeline is wired (one
+	// request at a time in a Lambda instance).
+	h.Wiring = httpapi.NewWiring(cfg, cfgErr, log, func(awsCfg aws.Config) { h.ReadSourcesWith(cfg, awsCfg) })
 	return h
 }

@@ -129,6 +129,10 @@ func (c Config) AWS(ctx context.Context, principal string) (aws.Config, error) {
 		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, "")))
 }
 
+// SecretsAlias is the local key that wraps webhook sources' secrets
+// (the template's SecretsKey).
+const SecretsAlias = "alias/kehu-secrets"
+
 // FunctionConfig is the functions' configuration on the local stack: the
 // seed file's key aliases stand in for the template's key ARNs.
 func FunctionConfig(table string) config.Config {

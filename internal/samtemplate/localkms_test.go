@@ -93,12 +93,8 @@ func TestLocalKMSMirrorsTemplate(t *testing.T) {
 	}
 	// The local stack's key aliases stand in for the template's keys.
 	fc := localkms.FunctionConfig("t")
-	secrets := fc.SecretsKey
-	if secrets == "" {
-		// TODO(issue 6): localkms.FunctionConfig sets SecretsKey; then drop this.
-		secrets = "alias/kehu-secrets"
-	}
-	keyOf := map[string]string{fc.ConfidentialKey: "ConfidentialKey", fc.RestrictedKey: "RestrictedKey", fc.BlindIndexKey: "BlindIndexKey", secrets: "SecretsKey"}
+	keyOf := map[string]string{fc.ConfidentialKey: "ConfidentialKey", fc.RestrictedKey: "RestrictedKey", fc.BlindIndexKey: "BlindIndexKey",
+		localkms.SecretsAlias: "SecretsKey"}
 	for _, k := range cfg.Keys {
 		if _, ok := keyOf[k.Alias]; !ok {
 			t.Errorf("local key %s has no template key", k.Alias)

@@ -98,7 +98,7 @@ func newStack(t testing.TB, stream bool) *Stack {
 }
 
 // SecretsKey is the local alias of the key that wraps sources' secrets.
-const SecretsKey = "alias/kehu-secrets"
+const SecretsKey = localkms.SecretsAlias
 
 // AWS returns an SDK configuration signed as a principal of local/kms.json
 // (kehu-intake, kehu-setup, kehu-admin, kehu-sales, kehu-compliance, kehu-analyst).

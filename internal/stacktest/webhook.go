@@ -6,13 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
-	"github.com/kehu-dev/kehu/shared/source"
-	"github.com/kehu-dev/kehu/shared/store"
-	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 // Webhook wires the webhook function as it runs in Lambda, with the
@@ -28,7 +24,8 @@ func (s *Stack) Webhook(t testing.TB, w io.Writer, now func() time.Time) (*httpa
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(config.DynamoDB(cfg), s.Table)
-	return &httpapi.WebhookIntake{Service: svc, Sources: &source.Cache{Store: st, KMS: config.KMS(cfg)}, Directory: &webhook.Directory{},
-		Log: slog.New(slog.NewJSONHandler(w, nil)), Metrics: metrics.New(w, "webhook-intake"), MaxBody: 1 << 20, Now: now}, svc
+	h := httpapi.NewWebhookIntake(s.Config, slog.New(slog.NewJSONHandler(w, nil)), metrics.New(w, "webhook-intake"))
+	h.Service, h.Now = svc, now
+	h.ReadSourcesWith(s.Config, cfg)
+	return h, svc
 }

@@ -69,9 +69,8 @@ type Config struct {
 	// a stalled dependency is answered 503 + Retry-After.
 	CallTimeout time.Duration
 	Budget      time.Duration
-	// SecretsKey wraps webhook sources' secrets; WebhookMaxBodyBytes bounds
-	// a webhook's body (1 MiB by default). The webhook function only.
-	SecretsKey          string
+	// WebhookMaxBodyBytes bounds a webhook's body (1 MiB by default). The
+	// webhook function only.
 	WebhookMaxBodyBytes int
 	BaseCurrency        string // ISO 4217; an order in another currency is quarantined, never converted
 }
@@ -97,16 +96,20 @@ func (e *IncompleteError) Error() string {
 	return "configuration incomplete: missing " + strings.Join(e.Missing, ", ")
 }
 
-// FromEnv reads the configuration; a missing variable is an
-// *IncompleteError that names it, a malformed one an error that names it.
-func FromEnv(getenv func(string) string) (Config, error) {
+// FromEnv reads an intake function's configuration (Required); a missing
+// variable is an *IncompleteError that names it, a malformed one an error
+// that names it.
+func FromEnv(getenv func(string) string) (Config, error) { return FromEnvFor(getenv, Required) }
+
+// FromEnvFor is FromEnv for a function that requires the variables
+// required (WebhookRequired, …).
+func FromEnvFor(getenv func(string) string, required []string) (Config, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	var missing []string
-	get := func(name string) string {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
+	for _, name := range required {
+		if get(name) == "" {
 			missing = append(missing, name)
 		}
-		return v
 	}
 	c := New(get(EnvTable), get(EnvConfidentialKey), get(EnvRestrictedKey), get(EnvBlindIndexKey))
 	if len(missing) > 0 {
@@ -138,7 +141,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*d.into = t
 		}
 	}
-	c.SecretsKey = strings.TrimSpace(getenv(EnvSecretsKey))
 	if v := getenv(EnvBaseCurrency); v != "" {
 		if len(v) != 3 || strings.ToUpper(v) != v {
 			return c, fmt.Errorf("%s must be an ISO 4217 code such as CNY", EnvBaseCurrency)

@@ -24,13 +24,11 @@ import (
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/blindindex"
-	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/metrics"
-	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
 	"github.com/kehu-dev/kehu/shared/webhook"
 )
@@ -151,8 +149,9 @@ func BenchmarkWebhookThroughGateway(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wh := &httpapi.WebhookIntake{Service: wsvc, Sources: &source.Cache{Store: store.New(config.DynamoDB(wcfg), st.Table), KMS: config.KMS(wcfg)},
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics.New(io.Discard, "webhook-intake"), MaxBody: 1 << 20}
+	wh := httpapi.NewWebhookIntake(st.Config, slog.New(slog.NewJSONHandler(io.Discard, nil)), metrics.New(io.Discard, "webhook-intake"))
+	wh.Service = wsvc
+	wh.ReadSourcesWith(st.Config, wcfg)
 	fsvc, _ := st.Intake(b)
 	fh := &httpapi.FormIntake{Service: fsvc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics.New(io.Discard, "form-intake"), MaxBody: 64 << 10}
 	mux := http.NewServeMux()

@@ -65,19 +65,12 @@ func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 	if err == nil {
 		resp, err = h.handle(ctx, svc, &req, formID, html, &res, &logForm)
 	}
+	attrs := []any{"request_id", req.RequestContext.RequestID, "form", logForm}
 	if err != nil {
-		p := FromError(err)
-		outcome, reason = "rejected", p.Reason()
-		if p.Status >= 500 {
-			outcome = "error"
-		}
+		var p *Problem
+		p, outcome, reason = answerError(err, "rejected", "error")
 		resp = errorResponse(p, html, resp.Headers)
-		attrs := []any{"request_id", req.RequestContext.RequestID, "form", logForm, "outcome", outcome, "reason", reason, "status", p.Status}
-		if p.Status >= 500 {
-			h.Log.ErrorContext(ctx, "submission failed", append(attrs, "err", err.Error(), "duration_ms", time.Since(start).Milliseconds())...)
-		} else {
-			h.Log.InfoContext(ctx, "submission rejected", append(attrs, "duration_ms", time.Since(start).Milliseconds())...)
-		}
+		logAnswer(ctx, h.Log, "submission", start, err, p.Status, append(attrs, "outcome", outcome, "reason", reason)...)
 	} else {
 		switch {
 		case res.Honeypot:
@@ -87,8 +80,8 @@ func (h *FormIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		case req.RequestContext.HTTP.Method == http.MethodOptions:
 			outcome = "preflight"
 		}
-		h.Log.InfoContext(ctx, "submission answered", "request_id", req.RequestContext.RequestID, "form", logForm, "outcome", outcome,
-			"status", resp.StatusCode, "new_customer", res.NewCustomer, "review", res.Review, "held_fields", len(res.Held), "duration_ms", time.Since(start).Milliseconds())
+		logAnswer(ctx, h.Log, "submission", start, nil, resp.StatusCode, append(attrs, "outcome", outcome,
+			"new_customer", res.NewCustomer, "review", res.Review, "held_fields", len(res.Held))...)
 	}
 	h.emit(outcome, reason, res, kmsCalls, kmsBefore, time.Since(start))
 	return resp, nil

@@ -7,10 +7,12 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
@@ -119,5 +121,32 @@ func FromError(err error) *Problem {
 	default:
 		return problem(http.StatusInternalServerError, "internal", "Internal error",
 			"The submission could not be processed; nothing was stored.")
+	}
+}
+
+// answerError is the problem an error is answered with, and its outcome
+// for logs and metrics: refused (a 4xx) or failed (a 5xx), with the
+// problem's reason.
+func answerError(err error, refused, failed string) (p *Problem, outcome, reason string) {
+	p = FromError(err)
+	outcome = refused
+	if p.Status >= 500 {
+		outcome = failed
+	}
+	return p, outcome, p.Reason()
+}
+
+// logAnswer logs one answered request: "<what> answered" or "<what>
+// refused" at Info, "<what> failed" (a 5xx, err set) at Error with the
+// error's text (which never repeats a submitted value).
+func logAnswer(ctx context.Context, log *slog.Logger, what string, start time.Time, err error, status int, attrs ...any) {
+	attrs = append(attrs, "status", status, "duration_ms", time.Since(start).Milliseconds())
+	switch {
+	case status >= 500:
+		log.ErrorContext(ctx, what+" failed", append(attrs, "err", err.Error())...)
+	case err != nil:
+		log.InfoContext(ctx, what+" refused", attrs...)
+	default:
+		log.InfoContext(ctx, what+" answered", attrs...)
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/form"
@@ -52,8 +54,8 @@ type WebhookIntake struct {
 	Metrics   *metrics.Emitter
 	MaxBody   int
 	Now       func() time.Time // verification time; time.Now when nil
-	// BaseCurrency is the deployment's currency (default CNY): an order in
-	// another is quarantined, never converted.
+	// BaseCurrency is the deployment's currency (config: CNY by default):
+	// an order in another is quarantined, never converted.
 	BaseCurrency string
 }
 
@@ -78,22 +80,15 @@ func (h *WebhookIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPR
 	start := time.Now()
 	var r whResult
 	resp, err := h.handle(ctx, &req, &r)
+	attrs := []any{"request_id", req.RequestContext.RequestID, "provider", r.provider}
 	if err != nil {
-		p := FromError(err)
-		r.outcome, r.reason = whRefused, p.Reason()
-		if p.Status >= 500 {
-			r.outcome = whError
-		}
+		var p *Problem
+		p, r.outcome, r.reason = answerError(err, whRefused, whError)
 		resp = errorResponse(p, false, nil)
-		attrs := []any{"request_id", req.RequestContext.RequestID, "provider", r.provider, "outcome", r.outcome, "reason", r.reason, "status", p.Status}
-		if p.Status >= 500 {
-			h.Log.ErrorContext(ctx, "webhook failed", append(attrs, "err", err.Error(), "duration_ms", time.Since(start).Milliseconds())...)
-		} else {
-			h.Log.InfoContext(ctx, "webhook refused", append(attrs, "duration_ms", time.Since(start).Milliseconds())...)
-		}
+		logAnswer(ctx, h.Log, "webhook", start, err, p.Status, append(attrs, "outcome", r.outcome, "reason", r.reason)...)
 	} else {
-		h.Log.InfoContext(ctx, "webhook answered", "request_id", req.RequestContext.RequestID, "provider", r.provider, "outcome", r.outcome,
-			"reason", r.reason, "status", resp.StatusCode, "new_customer", r.res.NewCustomer, "review", r.res.Review, "duration_ms", time.Since(start).Milliseconds())
+		logAnswer(ctx, h.Log, "webhook", start, nil, resp.StatusCode, append(attrs, "outcome", r.outcome, "reason", r.reason,
+			"new_customer", r.res.NewCustomer, "review", r.res.Review)...)
 	}
 	dims := map[string]string{"outcome": r.outcome}
 	if r.reason != "" {
@@ -105,6 +100,22 @@ func (h *WebhookIntake) Handle(ctx context.Context, req events.APIGatewayV2HTTPR
 	h.Metrics.Emit(dims, metrics.Count{Name: "Webhooks", Value: 1},
 		metrics.Count{Name: "Duration", Value: float64(time.Since(start).Microseconds()) / 1000, Unit: "Milliseconds"})
 	return resp, nil
+}
+
+// NewWebhookIntake is the webhook function's handler as configured by cfg;
+// its Service (or Wiring) is the caller's, its sources come with
+// ReadSourcesWith.
+func NewWebhookIntake(cfg config.Config, log *slog.Logger, m *metrics.Emitter) *WebhookIntake {
+	return &WebhookIntake{Log: log, Metrics: m, MaxBody: cfg.WebhookMaxBodyBytes, BaseCurrency: cfg.BaseCurrency,
+		Directory: &webhook.Directory{}}
+}
+
+// ReadSourcesWith has the handler read its sources with the SDK
+// configuration awsCfg (the function's own credentials).
+func (h *WebhookIntake) ReadSourcesWith(cfg config.Config, awsCfg aws.Config) {
+	st := store.New(config.DynamoDB(awsCfg), cfg.Table)
+	st.CallTimeout = cfg.CallTimeout
+	h.Sources = &source.Cache{Store: st, KMS: config.KMS(awsCfg)}
 }
 
 func (h *WebhookIntake) service(ctx context.Context) (*intake.Service, error) {
@@ -172,7 +183,7 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}}, nil
 	}
 	if src.Def.Kind == source.KindOrders {
-		return h.order(ctx, svc, src, verified, now, req, r)
+		return h.order(ctx, svc, src, verified, req, r)
 	}
 	ev, mapErr := webhook.Map(src.Def.Provider, verified.Payload, src.Def.Map)
 	if mapErr == nil && ev.Challenge != "" { // Slack's url_verification
@@ -181,66 +192,82 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}}, nil
 	}
 	if mapErr == nil && ev.Ignore {
-		r.outcome, r.reason = whIgnored, reasonWord(ev.Type)
+		r.outcome, r.reason = whIgnored, ev.Type // a plain name (Event.Type)
 		return ack(`{"status":"ignored"}`), nil
 	}
 	eventID := ev.ID
 	if eventID == "" {
 		eventID = verified.EventID
 	}
-	delivery := deliveryKey(svc, src.Def.ID, eventID, verified.Payload)
-	if seen, err := svc.Store.DeliverySeen(ctx, delivery, now); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	} else if seen {
-		r.outcome = whDuplicate
-		return ack(`{"status":"duplicate"}`), nil
-	}
-	quarantine := func(reason string) (events.APIGatewayV2HTTPResponse, error) {
-		return h.quarantine(ctx, svc, src, verified.Payload, delivery, reason, r)
-	}
+	// No read of the delivery mark first: the transaction's condition on
+	// it answers a redelivery (store.ErrDuplicate), and a first delivery,
+	// the usual case, costs no extra read.
+	d := &delivered{h: h, svc: svc, src: src, payload: verified.Payload, key: deliveryKey(svc, src.Def.ID, eventID, verified.Payload), r: r}
 	if mapErr != nil {
 		var um *webhook.UnmappableError
 		if errors.As(mapErr, &um) {
-			return quarantine(um.Reason)
+			return d.quarantine(ctx, "unmappable", um.Reason)
 		}
 		return events.APIGatewayV2HTTPResponse{}, mapErr
 	}
-	sub := EventSubmission(ctx, src.Def, src.Form, src.APIToken, h.Directory, ev, delivery, req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
+	sub := EventSubmission(ctx, src.Def, src.Form, src.APIToken, h.Directory, ev, d.key, req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
 	if !HasIdentifier(sub.Fields) {
-		return quarantine("the event names no email, phone or user id of the person")
+		return d.quarantine(ctx, "no-identifier", "the event names no email, phone or user id of the person")
 	}
-	res, err := svc.Submit(ctx, src.Form, sub)
+	return d.submit(ctx, sub)
+}
+
+// delivered is one authentic delivery on its way: submitted, or
+// quarantined, under its delivery key.
+type delivered struct {
+	h       *WebhookIntake
+	svc     *intake.Service
+	src     *source.Loaded
+	payload []byte
+	key     string
+	r       *whResult
+}
+
+// submit runs the delivery's submission through the pipeline; what the
+// pipeline refuses (invalid fields, consent, an unknown customer) is
+// quarantined: authentic, so never dropped.
+func (d *delivered) submit(ctx context.Context, sub intake.Submission) (events.APIGatewayV2HTTPResponse, error) {
+	res, err := d.svc.Submit(ctx, d.src.Form, sub)
 	var verr *intake.ValidationError
 	var cerr *consent.Error
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		r.outcome = whDuplicate
+		d.r.outcome = whDuplicate
 		return ack(`{"status":"duplicate"}`), nil
+	case errors.Is(err, intake.ErrSubjectNotFound):
+		return d.quarantine(ctx, "unknown-customer", "the event names a customer_id kehu does not know")
 	case errors.As(err, &verr):
 		var probs []string
 		for _, p := range verr.Problems {
 			probs = append(probs, p.Field+" "+p.Code)
 		}
-		return quarantine("invalid fields: " + strings.Join(probs, ", "))
+		return d.quarantine(ctx, "invalid-fields", "invalid fields: "+strings.Join(probs, ", "))
 	case errors.As(err, &cerr):
-		return quarantine("consent: " + cerr.Error())
+		return d.quarantine(ctx, "consent", "consent: "+cerr.Error())
 	case err != nil:
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	r.outcome, r.res = whAccepted, res
+	d.r.outcome, d.r.res = whAccepted, res
 	return ack(`{"status":"accepted"}`), nil
 }
 
-func (h *WebhookIntake) quarantine(ctx context.Context, svc *intake.Service, src *source.Loaded, payload []byte, delivery, reason string, r *whResult) (events.APIGatewayV2HTTPResponse, error) {
-	err := svc.Quarantine(ctx, store.Quarantined{Source: src.Def.ID, Provider: string(src.Def.Provider), Reason: reason}, payload, delivery)
+// quarantine keeps the payload with its reason; code is the reason's
+// low-cardinality name for the metric.
+func (d *delivered) quarantine(ctx context.Context, code, reason string) (events.APIGatewayV2HTTPResponse, error) {
+	err := d.svc.Quarantine(ctx, store.Quarantined{Source: d.src.Def.ID, Provider: string(d.src.Def.Provider), Reason: reason}, d.payload, d.key)
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		r.outcome = whDuplicate
+		d.r.outcome = whDuplicate
 		return ack(`{"status":"duplicate"}`), nil
 	case err != nil:
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	r.outcome, r.reason = whQuarantined, reasonWord(reason)
+	d.r.outcome, d.r.reason = whQuarantined, code
 	return ack(`{"status":"quarantined"}`), nil
 }
 
@@ -260,33 +287,25 @@ func deliveryKey(svc *intake.Service, sourceID, eventID string, payload []byte) 
 // them for a refund. An authentic order that cannot be used (another
 // currency, a bad amount, an unknown customer or order) is quarantined and
 // changes no aggregate.
-func (h *WebhookIntake) order(ctx context.Context, svc *intake.Service, src *source.Loaded, verified webhook.Verified, now time.Time,
+func (h *WebhookIntake) order(ctx context.Context, svc *intake.Service, src *source.Loaded, verified webhook.Verified,
 	req *events.APIGatewayV2HTTPRequest, r *whResult) (events.APIGatewayV2HTTPResponse, error) {
-	delivery := deliveryKey(svc, src.Def.ID, verified.EventID, verified.Payload)
-	if seen, err := svc.Store.DeliverySeen(ctx, delivery, now); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	} else if seen {
-		r.outcome = whDuplicate
-		return ack(`{"status":"duplicate"}`), nil
-	}
+	d := &delivered{h: h, svc: svc, src: src, payload: verified.Payload, key: deliveryKey(svc, src.Def.ID, verified.EventID, verified.Payload), r: r}
 	o, err := webhook.MapOrder(verified.Payload)
 	var um *webhook.UnmappableError
 	if errors.As(err, &um) {
-		return h.quarantine(ctx, svc, src, verified.Payload, delivery, um.Reason, r)
+		return d.quarantine(ctx, "unmappable", um.Reason)
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	base := h.BaseCurrency
-	if base == "" {
-		base = "CNY"
+	if o.Currency != h.BaseCurrency {
+		return d.quarantine(ctx, "currency", "currency "+o.Currency+" is not the base currency "+h.BaseCurrency+" (never converted)")
 	}
-	if o.Currency != base {
-		return h.quarantine(ctx, svc, src, verified.Payload, delivery, "currency "+o.Currency+" is not the base currency "+base+" (never converted)", r)
-	}
-	change := &store.OrderChange{Key: svc.Index.Request("order\x00" + o.OrderID), Amount: o.Amount, Currency: o.Currency,
+	// An order id is the order system's: scoped by its source, so one
+	// orders source can never refund (or shadow) another's orders.
+	change := &store.OrderChange{Key: svc.Index.Request("order\x00" + src.Def.ID + "\x00" + o.OrderID), Amount: o.Amount, Currency: o.Currency,
 		Month: store.MonthOf(o.At), At: o.At}
-	sub := intake.Submission{Trust: customer.Trusted, Consent: consent.Grant{Notice: src.Def.Notice}, Delivery: delivery, Order: change,
+	sub := intake.Submission{Trust: customer.Trusted, Consent: consent.Grant{Notice: src.Def.Notice}, Delivery: d.key, Order: change,
 		ClientIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent, Subject: o.CustomerID,
 		Fields: map[string][]string{}}
 	for k, v := range o.Fields {
@@ -296,7 +315,7 @@ func (h *WebhookIntake) order(ctx context.Context, svc *intake.Service, src *sou
 		rec, err := svc.Store.Order(ctx, change.Key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return h.quarantine(ctx, svc, src, verified.Payload, delivery, "refund for an order kehu has no record of", r)
+			return d.quarantine(ctx, "unknown-order", "refund for an order kehu has no record of")
 		case err != nil:
 			return events.APIGatewayV2HTTPResponse{}, err
 		case rec.State == store.OrderRefunded:
@@ -308,25 +327,7 @@ func (h *WebhookIntake) order(ctx context.Context, svc *intake.Service, src *sou
 		change.Refund, change.Amount, change.Month = true, rec.Amount, rec.Month
 		sub.Subject, sub.Fields = rec.CustomerID, nil
 	}
-	res, err := svc.Submit(ctx, src.Form, sub)
-	var verr *intake.ValidationError
-	switch {
-	case errors.Is(err, store.ErrDuplicate):
-		r.outcome = whDuplicate
-		return ack(`{"status":"duplicate"}`), nil
-	case errors.Is(err, intake.ErrSubjectNotFound):
-		return h.quarantine(ctx, svc, src, verified.Payload, delivery, "the order names a customer_id kehu does not know", r)
-	case errors.As(err, &verr):
-		var probs []string
-		for _, p := range verr.Problems {
-			probs = append(probs, p.Field+" "+p.Code)
-		}
-		return h.quarantine(ctx, svc, src, verified.Payload, delivery, "invalid fields: "+strings.Join(probs, ", "), r)
-	case err != nil:
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	r.outcome, r.res = whAccepted, res
-	return ack(`{"status":"accepted"}`), nil
+	return d.submit(ctx, sub)
 }
 
 // EventSubmission turns an event into the pipeline's input: the mapped
@@ -342,11 +343,6 @@ func EventSubmission(ctx context.Context, def source.Definition, f *form.Definit
 	}
 	if uf := def.UserField(); uf != "" && ev.UserID != "" {
 		fields[uf] = []string{ev.UserID}
-		if wd, ok := dir.(*webhook.Directory); ok && def.APIBaseURL != "" {
-			local := *wd // the source names its own API base (a stand-in in tests)
-			local.SlackBaseURL, local.WeComBaseURL = def.APIBaseURL, def.APIBaseURL
-			dir = &local
-		}
 		if apiToken != "" && dir != nil {
 			// Slack wants an answer within 3 s: the lookup gets at most 1.5.
 			lctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
@@ -392,22 +388,6 @@ func HasIdentifier(fields map[string][]string) bool {
 		}
 	}
 	return false
-}
-
-// reasonWord is a low-cardinality metric dimension from a reason or an
-// event type: its first word, at most 40 safe characters.
-func reasonWord(s string) string {
-	w, _, _ := strings.Cut(s, " ")
-	w = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
-			return r
-		}
-		return -1
-	}, w)
-	if len(w) > 40 {
-		w = w[:40]
-	}
-	return w
 }
 
 func signatureProblem(err error) *Problem {

@@ -36,7 +36,6 @@ type Store interface {
 	Release(ctx context.Context, keyHash, owner string) error
 	Commit(ctx context.Context, c store.Commit) error
 	PutQuarantine(ctx context.Context, q store.Quarantined, d store.Delivery, keys []store.DataKey) error
-	DeliverySeen(ctx context.Context, key string, now time.Time) (bool, error)
 	Order(ctx context.Context, key string) (*store.OrderRecord, error)
 }
 
@@ -307,7 +306,7 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 		// again): its own client request token.
 		w.token = strings.ReplaceAll(w.subID, "-", "") + "-" + strconv.Itoa(attempt)
 		res, err := s.commit(ctx, w)
-		if errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrDuplicate) {
+		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
 		return res, err

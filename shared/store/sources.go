@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -91,20 +90,6 @@ type deliveryItem struct {
 func deliveryPK(key string) string { return "WHK#" + key }
 
 const deliverySK = "WHK"
-
-// DeliverySeen reports whether an event was taken already, and not yet
-// expired (TTL deletion can lag).
-func (s *Store) DeliverySeen(ctx context.Context, key string, now time.Time) (bool, error) {
-	var it deliveryItem
-	err := s.get(ctx, deliveryPK(key), deliverySK, &it)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return it.ExpiresAt >= now.Unix(), nil
-}
 
 func (s *Store) deliveryPut(d Delivery, now time.Time) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(deliveryItem{PK: deliveryPK(d.Key), SK: deliverySK, Entity: "delivery", At: now.UTC(),

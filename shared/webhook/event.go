@@ -11,7 +11,8 @@ type Event struct {
 	// Slack event_id, WeCom MsgId, …); "" when the payload has none (the
 	// caller then uses the verifier's delivery id or a hash of the payload).
 	ID string
-	// Type is the provider's event type or topic, for metrics and reasons.
+	// Type is the provider's event type or topic, always a plain name
+	// (a fixed word or token()): safe for metrics and reasons.
 	Type string
 	// Challenge is set for a URL verification to answer (Slack
 	// url_verification): nothing else is set then.
