@@ -28,7 +28,7 @@ func TestOrdersMoveValueClasses(t *testing.T) {
 	email := stacktest.Unique("vip") + "@example.com"
 	send := func(id, typ, orderID, amount string) {
 		t.Helper()
-		ev := standardEvent(t, "shop-orders", secret, id, ordersEvent(t, id, typ, orderID, email, amount, now.Add(-time.Hour)), now)
+		ev := stacktest.StandardEvent(t, "shop-orders", secret, id, ordersEvent(t, id, typ, orderID, email, amount, now.Add(-time.Hour)), now)
 		resp, err := h.Handle(ctx, ev)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %s %v", id, resp.StatusCode, resp.Body, err)

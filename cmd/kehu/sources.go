@@ -231,6 +231,11 @@ func (c *cli) quarantineReplay(ctx context.Context, id string, getenv func(strin
 	if err != nil {
 		return err
 	}
+	// A payload is mapped only as what it came as: a chat event of the
+	// same provider. An order is sent again by its order system.
+	if def.Kind != source.KindChat || string(def.Provider) != q.Provider {
+		return fmt.Errorf("source %s is now a %s %s source; this payload came from %s: drop it instead", def.ID, def.Provider, def.Kind, q.Provider)
+	}
 	f, err := def.Form()
 	if err != nil {
 		return err

@@ -2,38 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/kehu-dev/kehu/internal/stacktest"
-	"github.com/kehu-dev/kehu/shared/webhook"
 )
-
-// standardEvent signs a Standard Webhooks delivery to source with secret.
-func standardEvent(t *testing.T, source, secret, id, body string, at time.Time) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	key, err := webhook.StandardSecret(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := strconv.FormatInt(at.Unix(), 10)
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id + "." + ts + "." + body))
-	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: map[string]string{"sourceId": source},
-		Headers: map[string]string{"content-type": "application/json", "webhook-id": id, "webhook-timestamp": ts,
-			"webhook-signature": "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))}}
-	ev.RequestContext.HTTP.Method = "POST"
-	return ev
-}
 
 func chat(email, text string) string {
 	return `{"type":"message.created","timestamp":"2026-11-23T10:00:00Z","data":{"conversation_id":"c-1","customer":{"email":"` + email +
@@ -68,7 +45,7 @@ func TestSourceSecretRotation(t *testing.T) {
 	now := time.Now()
 	send := func(secret, id string) int {
 		h, _ := st.Webhook(t, nil, func() time.Time { return now }) // a fresh function: sources loaded now
-		resp, err := h.Handle(ctx, standardEvent(t, "web-chat", secret, id, chat(stacktest.Unique("rot")+"@example.com", "hi"), now))
+		resp, err := h.Handle(ctx, stacktest.StandardEvent(t, "web-chat", secret, id, chat(stacktest.Unique("rot")+"@example.com", "hi"), now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,12 +93,12 @@ func TestQuarantineAndReplay(t *testing.T) {
 	email := stacktest.Unique("q") + "@example.com"
 	now := time.Now()
 	h, _ := st.Webhook(t, nil, func() time.Time { return now })
-	resp, err := h.Handle(ctx, standardEvent(t, "mapped-chat", secret, "msg_q_1", chat(email, "我的订单在哪里"), now))
+	resp, err := h.Handle(ctx, stacktest.StandardEvent(t, "mapped-chat", secret, "msg_q_1", chat(email, "我的订单在哪里"), now))
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "quarantined") {
 		t.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
 	}
 	// The same delivery again is a duplicate, not a second quarantine.
-	resp, _ = h.Handle(ctx, standardEvent(t, "mapped-chat", secret, "msg_q_1", chat(email, "我的订单在哪里"), now))
+	resp, _ = h.Handle(ctx, stacktest.StandardEvent(t, "mapped-chat", secret, "msg_q_1", chat(email, "我的订单在哪里"), now))
 	if !strings.Contains(resp.Body, "duplicate") {
 		t.Fatalf("redelivery: %s", resp.Body)
 	}

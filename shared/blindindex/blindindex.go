@@ -176,6 +176,17 @@ func (ix *Index) Fingerprint(customerID, field, normalised string) string {
 // of a form with few fields could be reversed by trying values.
 func (ix *Index) Request(canonical string) string { return ix.Hash(request, canonical) }
 
+// Conversation returns the label a chat conversation is kept under: a
+// keyed hash of the source and the tool's conversation id (a direct
+// message channel, a ticket number: pseudonymous, so never kept plain),
+// the same for every message of the conversation; "" for none.
+func (ix *Index) Conversation(source, id string) string {
+	if id == "" {
+		return ""
+	}
+	return ix.Request("conversation\x00" + source + "\x00" + id)[:16]
+}
+
 // IdempotencyKey returns the keyed hash under which a client's
 // idempotency key is stored (a client may put anything in its key).
 func (ix *Index) IdempotencyKey(scope, key string) string { return ix.Hash(idemKey, scope+"\x00"+key) }

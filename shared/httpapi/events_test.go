@@ -89,7 +89,7 @@ var expectations = map[string]expectation{
 	"json-member-case.json":           {status: 400, problem: "malformed", contentType: "application/problem+json"},
 }
 
-func loadEvent(t *testing.T, path string) events.APIGatewayV2HTTPRequest {
+func loadEvent(t testing.TB, path string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {

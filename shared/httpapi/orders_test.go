@@ -2,38 +2,23 @@ package httpapi_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"math/big"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/kehu-dev/kehu/internal/admin"
 	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/store"
-	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 const ordersSecret = "whsec_b3JkZXJzLWxvY2FsLXRlc3Qtc2VjcmV0LTI0Yg=="
 
 func orderEvent(t *testing.T, id, body string, at time.Time) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	key, err := webhook.StandardSecret(ordersSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := strconv.FormatInt(at.Unix(), 10)
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id + "." + ts + "." + body))
-	ev := events.APIGatewayV2HTTPRequest{Body: body, PathParameters: map[string]string{"sourceId": "shop-orders"},
-		Headers: map[string]string{"content-type": "application/json", "webhook-id": id, "webhook-timestamp": ts,
-			"webhook-signature": "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))}}
-	ev.RequestContext.HTTP.Method = "POST"
-	return ev
+	return stacktest.StandardEvent(t, "shop-orders", ordersSecret, id, body, at)
 }
 
 func order(typ, orderID, customer, amount, currency string) string {
@@ -102,6 +87,28 @@ func TestOrderEvents(t *testing.T) {
 		t.Fatalf("%d quarantined, want %d", got, before+5)
 	}
 	check(1, "1234.5", "1234.5")
+
+	// A second order system: its order ids are its own. It cannot refund
+	// the first system's SO-1001, and its own SO-1001 is another order.
+	dir := t.TempDir()
+	if err := writeFile(dir+"/b.json", `{"id":"shop-orders-b","provider":"standard","kind":"orders","basis":"contract","notice":"orders-v1",
+		"secrets":["`+ordersSecret+`"]}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.PutSourceFiles(ctx, st.Store, config.KMS(st.AWS(t, "kehu-admin")), stacktest.SecretsKey, dir); err != nil {
+		t.Fatal(err)
+	}
+	sendB := func(id, body, want string) {
+		t.Helper()
+		resp, err := h.Handle(ctx, stacktest.StandardEvent(t, "shop-orders-b", ordersSecret, id, body, now))
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, want) {
+			t.Fatalf("%s: %d %s %v, want %s", id, resp.StatusCode, resp.Body, err, want)
+		}
+	}
+	sendB("msg_b1", order("order.refunded", "SO-1001", byEmail, "1234.50", "CNY"), "quarantined")
+	check(1, "1234.5", "1234.5")
+	sendB("msg_b2", order("order.completed", "SO-1001", byEmail, "10.00", "CNY"), "accepted")
+	check(2, "1244.5", "1244.5")
 	if strings.Contains(dumpString(st.Scan(t)), "SO-1001") {
 		t.Fatal("an order id is in a key or attribute in plaintext")
 	}

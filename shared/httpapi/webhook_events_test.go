@@ -145,10 +145,8 @@ func fixtures(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 
 	std := func(id, body string) map[string]string {
 		key, _ := webhook.StandardSecret(standardSecret)
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(id + "." + ts + "." + body))
 		return map[string]string{"content-type": "application/json", "webhook-id": id, "webhook-timestamp": ts,
-			"webhook-signature": "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))}
+			"webhook-signature": webhook.StandardSign(key, id, ts, []byte(body))}
 	}
 	created := testdata(t, "standard-message-created.json")
 	out["standard-message.json"] = webhookEvent("POST", "web-chat", std("msg_2pYbQ8RzKx1", created), nil, created)
@@ -156,10 +154,8 @@ func fixtures(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	out["standard-unmappable.json"] = webhookEvent("POST", "web-chat", std("msg_2pYbQ8RzKx2", order), nil, order)
 	ord := `{"type":"order.completed","data":{"order_id":"SO-1001","customer":{"email":"wang.fang@example.cn","phone":"13900139000"},"amount":"1234.50","currency":"CNY","completed_at":"2026-11-20T08:00:00Z"}}`
 	okey, _ := webhook.StandardSecret("whsec_b3JkZXJzLWxvY2FsLXRlc3Qtc2VjcmV0LTI0Yg==")
-	om := hmac.New(sha256.New, okey)
-	om.Write([]byte("msg_order_1001." + ts + "." + ord))
 	out["orders-completed.json"] = webhookEvent("POST", "shop-orders", map[string]string{"content-type": "application/json", "webhook-id": "msg_order_1001",
-		"webhook-timestamp": ts, "webhook-signature": "v1," + base64.StdEncoding.EncodeToString(om.Sum(nil))}, nil, ord)
+		"webhook-timestamp": ts, "webhook-signature": webhook.StandardSign(okey, "msg_order_1001", ts, []byte(ord))}, nil, ord)
 	out["unknown-source.json"] = webhookEvent("POST", "no-such-source", std("msg_2pYbQ8RzKx3", created), nil, created)
 
 	// WeCom: Tencent's published vectors, as they were signed (2014).
@@ -190,8 +186,9 @@ type whExpect struct {
 // Every file in events/webhook-intake, replayed in name order through the
 // webhook handler against the local stack with the local sources.
 var webhookExpectations = map[string]whExpect{
-	"intercom-conversation.json":   {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
-	"intercom-ping.json":           {status: 200, body: `{"status":"ignored"}`},
+	// Intercom's samples, as they were first sent (the signed first_sent_at).
+	"intercom-conversation.json":   {status: 200, body: `{"status":"accepted"}`, writes: "submission", now: time.Unix(1718000061, 0)},
+	"intercom-ping.json":           {status: 200, body: `{"status":"ignored"}`, now: time.Unix(1513467045, 0)},
 	"intercom-tampered.json":       {status: 401, problem: "signature-invalid"},
 	"orders-completed.json":        {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"slack-message.json":           {status: 200, body: `{"status":"accepted"}`, writes: "submission"},

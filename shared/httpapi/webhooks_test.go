@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +23,8 @@ import (
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/record"
+	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 func slackEvent(t *testing.T, source, body string, at time.Time) events.APIGatewayV2HTTPRequest {
@@ -55,7 +59,7 @@ func TestSlackLookupThroughStandIn(t *testing.T) {
 	defer standIn.Close()
 	dir := t.TempDir()
 	doc := `{"id":"slack-lookup","provider":"slack","kind":"chat","basis":"service-request","notice":"chat-v1",
-		"secrets":["` + slackSecret + `"],"api_token":"xoxb-local-test-token","api_base_url":"` + standIn.URL + `"}`
+		"secrets":["` + slackSecret + `"],"api_token":"xoxb-local-test-token"}`
 	if err := writeFile(dir+"/s.json", doc); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +68,8 @@ func TestSlackLookupThroughStandIn(t *testing.T) {
 	}
 	now := time.Now()
 	h, _ := st.Webhook(t, nil, func() time.Time { return now })
-	msg := `{"type":"event_callback","team_id":"T0TEAM","event_id":"Ev0LOOKUP1","event":{"type":"message","channel":"D0DM","user":"U0LOOKUP1","text":"Who you gonna call?","ts":"1795428930.000100"}}`
+	h.Directory = &webhook.Directory{SlackBaseURL: standIn.URL}
+	msg := `{"type":"event_callback","team_id":"T0TEAM","event_id":"Ev0LOOKUP1","event":{"type":"message","channel":"D0DMLOOKUP1","user":"U0LOOKUP1","text":"Who you gonna call?","ts":"1795428930.000100"}}`
 	resp, err := h.Handle(ctx, slackEvent(t, "slack-lookup", msg, now))
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "accepted") {
 		t.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
@@ -102,8 +107,55 @@ func TestSlackLookupThroughStandIn(t *testing.T) {
 	if len(rec.Interactions) != 1 || rec.Interactions[0].Text == nil || *rec.Interactions[0].Text != "Who you gonna call?" {
 		t.Fatalf("interactions %+v", rec.Interactions)
 	}
-	if strings.Contains(dumpString(st.Scan(t)), "U0LOOKUP1") {
-		t.Fatal("the Slack user id is in the table in plaintext")
+	// Neither the user id nor the direct-message channel is kept plain.
+	for _, needle := range []string{"U0LOOKUP1", "D0DMLOOKUP1"} {
+		if strings.Contains(dumpString(st.Scan(t)), needle) {
+			t.Fatalf("%s is in the table in plaintext", needle)
+		}
+	}
+	if c := rec.Interactions[0].Conversation; c == "" || strings.Contains(c, "D0DM") {
+		t.Fatalf("conversation label %q", c)
+	}
+}
+
+// Replays are answered as duplicates and write nothing: a Zendesk
+// delivery again under another (unsigned) invocation id or re-signed at a
+// new time, an Intercom notification again; an Intercom notification
+// older than its delivery mark is refused.
+func TestWebhookReplays(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	var now time.Time
+	h, _ := st.Webhook(t, nil, func() time.Time { return now })
+	send := func(ev events.APIGatewayV2HTTPRequest, status int, want string) {
+		t.Helper()
+		before := st.Count(t)
+		resp, err := h.Handle(ctx, ev)
+		if err != nil || resp.StatusCode != status || !strings.Contains(resp.Body, want) {
+			t.Fatalf("%d %s %v, want %d %s", resp.StatusCode, resp.Body, err, status, want)
+		}
+		if after := st.Count(t); want != "accepted" && !reflect.DeepEqual(before, after) {
+			t.Fatalf("a %s wrote: %v → %v", want, before, after)
+		}
+	}
+	now = signedAt.Add(time.Minute)
+	zendesk := loadEvent(t, "../../events/webhook-intake/zendesk-ticket.json")
+	send(zendesk, 200, "accepted")
+	zendesk.Headers["x-zendesk-webhook-invocation-id"] = "9999999999"
+	send(zendesk, 200, "duplicate")
+	later := signedAt.Add(2 * time.Minute).Format(time.RFC3339)
+	zendesk.Headers["x-zendesk-webhook-signature-timestamp"] = later
+	zendesk.Headers["x-zendesk-webhook-signature"] = base64.StdEncoding.EncodeToString(sign256(zendeskSecret, later+zendesk.Body))
+	send(zendesk, 200, "duplicate")
+
+	intercom := loadEvent(t, "../../events/webhook-intake/intercom-conversation.json")
+	now = time.Unix(1718000061, 0)
+	send(intercom, 200, "accepted")
+	send(intercom, 200, "duplicate")
+	now = now.Add(webhook.IntercomMaxAge)
+	send(intercom, 401, "signature-invalid")
+	if webhook.IntercomMaxAge >= store.KeepDelivery {
+		t.Fatalf("Intercom notifications are taken for %v, their delivery marks kept for %v", webhook.IntercomMaxAge, store.KeepDelivery)
 	}
 }
 

@@ -383,7 +383,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		return sealed.Blob, nil
 	}
 	if in := w.interaction; in != nil {
-		c.Entry.Interaction = &store.Interaction{Source: in.Source, Provider: in.Provider, Conversation: in.Conversation,
+		c.Entry.Interaction = &store.Interaction{Source: in.Source, Provider: in.Provider, Conversation: s.Index.Conversation(in.Source, in.Conversation),
 			Direction: in.Direction, At: in.At.UTC(), Attachments: in.Attachments}
 		if in.Text != "" {
 			tier := customer.Confidential // free text of chats (DESIGN.md)

@@ -30,14 +30,13 @@ const (
 // EncodingAESKey and APIToken are secret: they are wrapped before they are
 // stored, and Public drops them.
 type Definition struct {
-	ID         string            `json:"id"`
-	Provider   webhook.Provider  `json:"provider"`
-	Kind       string            `json:"kind"`
-	Basis      consent.Basis     `json:"basis"`
-	Notice     string            `json:"notice"`
-	Map        map[string]string `json:"map,omitempty"`
-	CorpID     string            `json:"corp_id,omitempty"`      // WeCom: the receiving corp id
-	APIBaseURL string            `json:"api_base_url,omitempty"` // the provider's API, for lookups (tests use a stand-in)
+	ID       string            `json:"id"`
+	Provider webhook.Provider  `json:"provider"`
+	Kind     string            `json:"kind"`
+	Basis    consent.Basis     `json:"basis"`
+	Notice   string            `json:"notice"`
+	Map      map[string]string `json:"map,omitempty"`
+	CorpID   string            `json:"corp_id,omitempty"` // WeCom: the receiving corp id
 
 	Secrets        []string `json:"secrets,omitempty"`          // signing secrets (WeCom: the callback token)
 	EncodingAESKey string   `json:"encoding_aes_key,omitempty"` // WeCom
@@ -46,12 +45,6 @@ type Definition struct {
 
 // ErrInvalid wraps every problem Parse finds. Messages never repeat a secret.
 var ErrInvalid = errors.New("invalid source definition")
-
-// Pseudo-targets of a map: the interaction's text and conversation id.
-const (
-	TargetText         = "text"
-	TargetConversation = "conversation"
-)
 
 // Parse reads and checks a definition; unknown members are errors.
 func Parse(doc []byte) (*Definition, error) {
@@ -94,8 +87,10 @@ func (d *Definition) Check() error {
 			d.Basis = consent.BasisContract // PIPL Art. 13(2)
 		}
 	}
-	if !d.Basis.Valid() {
-		bad("basis must be one of consent, service-request, contract")
+	if !d.Basis.Valid() || d.Basis == consent.BasisConsent {
+		// A webhook carries no consent of the person's to check: under
+		// basis consent every event would be refused.
+		bad("basis must be service-request or contract (a webhook carries no consent)")
 	}
 	if d.Notice == "" {
 		bad("notice must name the notice version the tool's users were shown")
@@ -104,11 +99,11 @@ func (d *Definition) Check() error {
 		if path == "" {
 			bad("map has an empty payload path")
 		}
-		if target == TargetText || target == TargetConversation {
+		if target == webhook.TargetText || target == webhook.TargetConversation {
 			continue
 		}
 		if _, ok := customer.Lookup(target); !ok {
-			bad("map target %q is not a catalogue field, %q or %q", customer.SafeName(target), TargetText, TargetConversation)
+			bad("map target %q is not a catalogue field, %q or %q", customer.SafeName(target), webhook.TargetText, webhook.TargetConversation)
 		}
 	}
 	for i, s := range d.Secrets {
@@ -192,9 +187,6 @@ func (d *Definition) Form() (*form.Definition, error) {
 	}
 	doc := map[string]any{"id": d.ID, "channel": d.Kind, "basis": d.Basis,
 		"consent": map[string]any{"required": []string{}, "notices": []string{d.Notice}}}
-	if d.Basis == consent.BasisConsent {
-		doc["consent"] = map[string]any{"required": []string{string(consent.Processing)}, "notices": []string{d.Notice}}
-	}
 	var fields []field
 	for _, n := range names {
 		fields = append(fields, field{n})

@@ -40,6 +40,7 @@ func TestParse(t *testing.T) {
 		"bad aes key":                `{"id":"c","provider":"wecom","kind":"chat","notice":"n","corp_id":"x","secrets":["QDG6eK"],"encoding_aes_key":"short"}`,
 		"map to a non-field":         `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"favourite"}}`,
 		"restricted without consent": `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"national_id"}}`,
+		"basis consent":              `{"id":"c","provider":"slack","kind":"chat","basis":"consent","notice":"n","secrets":["12345678"]}`,
 		"unknown member":             `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"token":"x"}`,
 	}
 	for name, doc := range bad {

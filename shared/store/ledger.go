@@ -89,7 +89,7 @@ func (e *LedgerEntry) Has(field string) bool {
 type Interaction struct {
 	Source       string    `dynamodbav:"source" json:"source"`
 	Provider     string    `dynamodbav:"provider" json:"provider"`
-	Conversation string    `dynamodbav:"conversation,omitempty" json:"conversation,omitempty"`
+	Conversation string    `dynamodbav:"conversation,omitempty" json:"conversation,omitempty"` // blindindex.Conversation: a label, never the tool's id
 	Direction    string    `dynamodbav:"direction" json:"direction"`
 	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
 	Attachments  []string  `dynamodbav:"attachments,omitempty" json:"attachments,omitempty"` // references, never fetched

@@ -121,7 +121,7 @@ var mapCases = []struct {
 	{"wecom-link.xml", Event{
 		ID: "7381234567890123459", Type: "link", UserID: "ww1a2b3c4d5e6f7a8b:zhangsan",
 		Conversation: "agent:1000002", Direction: Inbound, At: time.Unix(1718000180, 0).UTC(),
-		Attachments: []string{"https://shop.example.com/orders/1042"},
+		Text: "订单 1042\nhttps://shop.example.com/orders/1042", // sealed as the text, never a plain reference
 	}},
 	{"wecom-enter-agent.xml", Event{Type: "enter_agent", Ignore: true}},
 

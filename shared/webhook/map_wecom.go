@@ -49,24 +49,19 @@ func mapWeCom(r *reader) (Event, error) {
 	if agent := r.str("AgentID"); agent != "" {
 		ev.Conversation = "agent:" + agent
 	}
+	// Only an opaque MediaId is kept as a reference (attachments are not
+	// sealed); a link's title and Url can say anything of the person, so
+	// they are its text, sealed. Image URLs (PicUrl) are not kept.
 	switch typ {
 	case "text":
 		ev.Text = r.str("Content")
 	case "location":
 		ev.Text = "location" // the coordinates are not kept
+	case "link":
+		ev.Text = strings.TrimSpace(r.str("Title") + "\n" + r.str("Url"))
 	}
-	if typ != "location" {
-		// A link's content is its Url (its PicUrl is a thumbnail).
-		ref := r.str("MediaId")
-		if ref == "" && typ == "link" {
-			ref = r.str("Url")
-		}
-		if ref == "" {
-			ref = r.str("PicUrl")
-		}
-		if ref != "" {
-			ev.Attachments = []string{ref}
-		}
+	if ref := r.str("MediaId"); ref != "" {
+		ev.Attachments = []string{ref}
 	}
 	if r.err != nil {
 		return Event{}, r.err

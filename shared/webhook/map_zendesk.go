@@ -3,14 +3,15 @@ package webhook
 // Zendesk: the JSON body of a webhook called from a trigger, as the README
 // ships it (Zendesk's event subscriptions carry ids only):
 //
-//	{"ticket": {"id": "{{ticket.id}}", "subject": "{{ticket.title}}",
+//	{"ticket": {"id": "{{ticket.id}}", "updated_at": "{{ticket.updated_at_with_timestamp}}",
+//	  "subject": "{{ticket.title}}",
 //	  "latest_public_comment": "{{ticket.latest_public_comment}}",
 //	  "requester": {"name": "{{ticket.requester.name}}",
 //	    "email": "{{ticket.requester.email}}", "phone": "{{ticket.requester.phone}}"}}}
 //
-// A placeholder Zendesk did not fill counts as missing. The event id is the
-// delivery's X-Zendesk-Webhook-Invocation-Id and the time the signed
-// timestamp: the caller has both, so ID and At stay empty.
+// A placeholder Zendesk did not fill counts as missing. ID stays empty:
+// the invocation id header is not signed, so the caller takes the event
+// once by a hash of the signed body (updated_at keeps two updates apart).
 func mapZendesk(r *reader) (Event, error) {
 	if !r.isObject("ticket") {
 		return Event{}, unmappable("zendesk payload has no ticket")

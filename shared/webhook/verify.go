@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -78,8 +79,8 @@ type Verified struct {
 	// Payload is the authenticated content: the body, or for WeCom the
 	// decrypted message.
 	Payload []byte
-	// EventID is the delivery id the signing scheme carries (Zendesk's
-	// invocation id, Standard Webhooks' webhook-id), "" otherwise.
+	// EventID is the delivery id the signature covers (Standard Webhooks'
+	// webhook-id), "" otherwise.
 	EventID string
 	// Challenge is set for a WeCom URL check: the decrypted echostr.
 	Challenge string
@@ -125,7 +126,15 @@ func anyMatch(want []byte, keys [][]byte, sum func(key []byte) []byte) bool {
 	return ok
 }
 
-// Intercom: X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>.
+// IntercomMaxAge is how old, by its signed first_sent_at, an Intercom
+// notification may be. Intercom signs the body only, with no time: a
+// captured notification could otherwise be replayed once its delivery mark
+// (store.KeepDelivery, 7 days) has expired. Intercom's retries end within
+// hours.
+const IntercomMaxAge = 6 * 24 * time.Hour
+
+// Intercom: X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>; the body's
+// first_sent_at (created_at) must be within IntercomMaxAge.
 func verifyIntercom(r Request, s Secrets) (Verified, error) {
 	sig, ok := strings.CutPrefix(r.header("x-hub-signature"), "sha1=")
 	if !ok {
@@ -137,6 +146,20 @@ func verifyIntercom(r Request, s Secrets) (Verified, error) {
 	}
 	if !anyMatch(want, s.Keys, func(k []byte) []byte { return mac(sha1.New, k, r.Body) }) {
 		return Verified{}, ErrSignature
+	}
+	var sent struct {
+		FirstSentAt int64 `json:"first_sent_at"`
+		CreatedAt   int64 `json:"created_at"`
+	}
+	if err := json.Unmarshal(r.Body, &sent); err != nil || max(sent.FirstSentAt, sent.CreatedAt) <= 0 {
+		return Verified{}, ErrMalformed
+	}
+	at := sent.FirstSentAt
+	if at <= 0 {
+		at = sent.CreatedAt
+	}
+	if d := r.Now.Sub(time.Unix(at, 0)); d > IntercomMaxAge || d < -Tolerance {
+		return Verified{}, ErrStale
 	}
 	return Verified{Payload: r.Body}, nil
 }
@@ -161,7 +184,9 @@ func verifyZendesk(r Request, s Secrets) (Verified, error) {
 	if err := fresh(at, r.Now); err != nil {
 		return Verified{}, err
 	}
-	return Verified{Payload: r.Body, EventID: r.header("x-zendesk-webhook-invocation-id")}, nil
+	// The invocation id header is not signed: the event is taken once by
+	// a hash of its signed body instead (Verified.EventID stays "").
+	return Verified{Payload: r.Body}, nil
 }
 
 // Slack: X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:" ts ":" body>.
@@ -191,6 +216,10 @@ func verifyStandard(r Request, s Secrets) (Verified, error) {
 	if id == "" || ts == "" || sigs == "" {
 		return Verified{}, ErrMissing
 	}
+	sums := make([][]byte, len(s.Keys))
+	for i, k := range s.Keys {
+		sums[i] = mac(sha256.New, k, []byte(id+"."+ts+"."), r.Body)
+	}
 	ok := false
 	for _, sig := range strings.Fields(sigs) {
 		v, b64, found := strings.Cut(sig, ",")
@@ -201,8 +230,10 @@ func verifyStandard(r Request, s Secrets) (Verified, error) {
 		if err != nil || len(want) != sha256.Size {
 			continue
 		}
-		if anyMatch(want, s.Keys, func(k []byte) []byte { return mac(sha256.New, k, []byte(id+"."+ts+"."), r.Body) }) {
-			ok = true
+		for _, sum := range sums {
+			if hmac.Equal(want, sum) {
+				ok = true
+			}
 		}
 	}
 	if !ok {
@@ -212,6 +243,13 @@ func verifyStandard(r Request, s Secrets) (Verified, error) {
 		return Verified{}, err
 	}
 	return Verified{Payload: r.Body, EventID: id}, nil
+}
+
+// StandardSign is the webhook-signature a Standard Webhooks sender puts
+// on a delivery (key decoded by StandardSecret, ts in unix seconds): what
+// Verify accepts.
+func StandardSign(key []byte, id, ts string, body []byte) string {
+	return "v1," + base64.StdEncoding.EncodeToString(mac(sha256.New, key, []byte(id+"."+ts+"."), body))
 }
 
 // StandardSecret decodes a Standard Webhooks secret ("whsec_" + base64).

@@ -118,7 +118,8 @@ func TestIndependentVectors(t *testing.T) {
 	zsig := base64.StdEncoding.EncodeToString(m.Sum(nil))
 	r := Request{Method: "POST", Body: []byte(zendeskBody), Now: time.Date(2026, 11, 23, 10, 16, 0, 0, time.UTC),
 		Header: map[string]string{"x-zendesk-webhook-signature": zsig, "x-zendesk-webhook-signature-timestamp": ts, "x-zendesk-webhook-invocation-id": "inv-1"}}
-	if v, err := Verify(Zendesk, r, Secrets{Keys: [][]byte{[]byte("this_secret_is_for_testing_only")}}); err != nil || v.EventID != "inv-1" {
+	// The invocation id header is not signed: never the event's id.
+	if v, err := Verify(Zendesk, r, Secrets{Keys: [][]byte{[]byte("this_secret_is_for_testing_only")}}); err != nil || v.EventID != "" {
 		t.Fatalf("zendesk: %+v %v", v, err)
 	}
 	// body then timestamp (an old documentation example's order) must fail.
@@ -128,13 +129,23 @@ func TestIndependentVectors(t *testing.T) {
 	if _, err := Verify(Zendesk, r, Secrets{Keys: [][]byte{[]byte("this_secret_is_for_testing_only")}}); !errors.Is(err, ErrSignature) {
 		t.Fatalf("zendesk, reversed order: %v", err)
 	}
-	body := `{"type":"notification_event","id":"notif_1","topic":"ping"}`
-	h := hmac.New(sha1.New, []byte("intercom-client-secret"))
-	h.Write([]byte(body))
-	ir := Request{Method: "POST", Body: []byte(body), Header: map[string]string{"x-hub-signature": "sha1=" + hex.EncodeToString(h.Sum(nil))}}
-	if _, err := Verify(Intercom, ir, Secrets{Keys: [][]byte{[]byte("intercom-client-secret")}}); err != nil {
+	ir, is := intercomRequest()
+	if _, err := Verify(Intercom, ir, is); err != nil {
 		t.Fatalf("intercom: %v", err)
 	}
+}
+
+// intercomRequest is an Intercom ping signed with a client secret, first
+// sent a minute before Now.
+func intercomRequest() (Request, Secrets) {
+	return signedIntercom(`{"type":"notification_event","id":"notif_1","topic":"ping","first_sent_at":1795428870,"created_at":1795428870}`)
+}
+
+func signedIntercom(body string) (Request, Secrets) {
+	h := hmac.New(sha1.New, []byte("intercom-client-secret"))
+	h.Write([]byte(body))
+	return Request{Method: "POST", Body: []byte(body), Now: time.Unix(1795428930, 0),
+		Header: map[string]string{"x-hub-signature": "sha1=" + hex.EncodeToString(h.Sum(nil))}}, Secrets{Keys: [][]byte{[]byte("intercom-client-secret")}}
 }
 
 // Each check has its negative twins: tampered body, wrong secret, missing
@@ -171,6 +182,15 @@ func TestNegativeTwins(t *testing.T) {
 			{"wrong version", func(r *Request, _ *Secrets) {
 				r.Header["webhook-signature"] = "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 			}, ErrSignature}, {"second active secret", rotated, nil}}},
+		// Intercom signs no time: the signed first_sent_at bounds a replay.
+		{Intercom, intercomRequest, "x-hub-signature", []variant{{"tampered", tamper, ErrSignature}, {"wrong secret", wrong, ErrSignature},
+			{"second active secret", rotated, nil}, {"a day old", func(r *Request, _ *Secrets) { r.Now = r.Now.Add(24 * time.Hour) }, nil},
+			{"older than its delivery mark", func(r *Request, _ *Secrets) { r.Now = r.Now.Add(IntercomMaxAge + time.Minute) }, ErrStale},
+			{"from the future", future, ErrStale},
+			{"no time", func(r *Request, s *Secrets) {
+				*r, *s = signedIntercom(`{"type":"notification_event","id":"notif_2","topic":"ping"}`)
+			}, ErrMalformed},
+			{"not json", func(r *Request, s *Secrets) { *r, *s = signedIntercom(`first_sent_at=1795428870`) }, ErrMalformed}}},
 		{WeCom, func() (Request, Secrets) { return weComPostRequest(), weComSecrets(t) }, "", []variant{
 			{"tampered ciphertext", func(r *Request, _ *Secrets) { r.Body = []byte(strings.Replace(string(r.Body), "RypEv", "RypEw", 1)) }, ErrSignature},
 			{"wrong token", wrong, ErrSignature}, {"stale", stale, ErrStale},
