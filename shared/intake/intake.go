@@ -214,8 +214,10 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 	if trust == "" {
 		trust = customer.Asserted
 	}
-	if !trust.Valid() || (trust == customer.Proven && sub.Subject == "") {
-		return Result{}, fmt.Errorf("submission with trust %q and subject %q: a proven submission names its customer", trust, sub.Subject)
+	// A proven submission names its customer; an asserted one never does
+	// (it would attach to whoever it names).
+	if !trust.Valid() || trust == customer.Proven && sub.Subject == "" || trust == customer.Asserted && sub.Subject != "" {
+		return Result{}, fmt.Errorf("submission with trust %q and subject set %v: only a proven or trusted submission names its customer", trust, sub.Subject != "")
 	}
 	fields := maps.Clone(sub.Fields)
 	if def.Honeypot != "" {

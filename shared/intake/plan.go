@@ -62,7 +62,7 @@ func (s *Service) plan(ctx context.Context, w write) (plan, error) {
 		return plan{}, err
 	}
 	heads := map[string]*store.Profile{}
-	stale := ""
+	var stale []string
 	candidates := ownersOf(w.facts.ids, owners)
 	if w.subject != "" && !slices.Contains(candidates, w.subject) {
 		candidates = append([]string{w.subject}, candidates...)
@@ -75,7 +75,7 @@ func (s *Service) plan(ctx context.Context, w write) (plan, error) {
 		case errors.Is(err, store.ErrNotFound):
 			// The index points to a profile that is gone (erased): its
 			// entries may be taken over by a new customer.
-			stale = id
+			stale = append(stale, id)
 		case err != nil:
 			return plan{}, err
 		default:
@@ -111,8 +111,8 @@ func anchors(head *store.Profile, kind customer.IdentityKind) bool {
 
 // decide applies the trust rules (README, "Identity and trust"). It is pure:
 // owners are the blind index's answers, heads the profiles they (and the
-// subject) point to, stale an erased customer whose index entries may be
-// taken over, newID the id a new customer gets, fingerprint the keyed hash
+// subject) point to, stale the erased customers whose index entries may be
+// taken over (an entry of theirs counts as unclaimed), newID the id a new customer gets, fingerprint the keyed hash
 // values are compared by.
 //
 //   - A proven or trusted submission naming its subject attaches to it.
@@ -127,17 +127,16 @@ func anchors(head *store.Profile, kind customer.IdentityKind) bool {
 //   - A value replaces the current one only if its trust may (an asserted
 //     value never replaces one the customer confirmed or a trusted system
 //     set); otherwise it is held, kept in the ledger, and reviewed.
-//   - A child's status is never lost: a submission that touches a child
-//     customer in any way (attached, or disagreeing with one) is a child's.
-func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.Profile, stale, newID string,
+//   - A child's status is never lost: a submission attached to a child, or
+//     one that becomes a customer of its own after touching a child
+//     (disagreeing with one), is a child's.
+func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.Profile, stale []string, newID string,
 	fingerprint func(customerID, field, value string) string) plan {
 	var p plan
 	c := store.Commit{Fields: map[string]store.FieldRef{}, General: map[string]string{}, IDs: map[string]store.Identifier{},
-		StaleIndexOwner: stale}
-	distinct := ownersOf(w.facts.ids, owners)
-	if stale != "" {
-		distinct = slices.DeleteFunc(distinct, func(o string) bool { return o == stale })
-	}
+		StaleIndexOwners: stale}
+	unclaimed := func(r store.IndexRef) bool { return owners[r] == "" || slices.Contains(stale, owners[r]) }
+	distinct := slices.DeleteFunc(ownersOf(w.facts.ids, owners), func(o string) bool { return slices.Contains(stale, o) })
 	var head *store.Profile
 	switch {
 	case w.subject != "":
@@ -148,17 +147,22 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 	disagree := len(distinct) > 1 && w.subject == ""
 	if head != nil && w.subject == "" && w.trust == customer.Asserted {
 		for _, r := range w.facts.ids {
-			if owners[r] == "" && anchors(head, r.Kind) {
+			if unclaimed(r) && anchors(head, r.Kind) {
 				disagree = true
 			}
 		}
 	}
-	touchesChild := false
-	for _, h := range heads {
-		touchesChild = touchesChild || h.Child()
-	}
 	if disagree {
 		head = nil
+	}
+	// A submission attached to a customer is a child's if that customer
+	// is; one that becomes a customer of its own is if any customer it
+	// touched is.
+	touchesChild := head != nil && head.Child()
+	if head == nil {
+		for _, h := range heads {
+			touchesChild = touchesChild || h.Child()
+		}
 	}
 	if head != nil {
 		c.CustomerID, c.PrevVersion = head.CustomerID, head.Version
@@ -179,7 +183,7 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 				cur.Verified, cur.Trust = true, customer.Trusted
 				c.IDs[r.Key()] = cur
 			}
-		case owner == "" || owner == stale:
+		case unclaimed(r):
 			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Indexed: true,
 				Verified:    w.trust == customer.Trusted,
 				Confirmable: c.NewCustomer || w.trust != customer.Asserted}
@@ -203,7 +207,7 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 			cur, has = head.Fields[f.name]
 		}
 		switch {
-		case has && cur.Fingerprint == fp && (wasChild || !childOf(w, touchesChild, head)):
+		case has && cur.Fingerprint == fp && (wasChild || !childOf(w, touchesChild)):
 			// The same value again: it keeps pointing where it came from;
 			// the customer or a trusted system repeating it confirms it.
 			// (Not when the customer just turned out to be a child: the
@@ -267,6 +271,6 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 // childOf says whether this submission makes its customer a child (before
 // knowing whether its birthday is applied: a held birthday does not count,
 // see decide).
-func childOf(w write, touchesChild bool, head *store.Profile) bool {
-	return touchesChild || (w.facts.age >= 0 && w.facts.age < customer.ChildAge) || (head != nil && head.Child())
+func childOf(w write, touchesChild bool) bool {
+	return touchesChild || (w.facts.age >= 0 && w.facts.age < customer.ChildAge)
 }

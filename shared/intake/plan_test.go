@@ -184,7 +184,53 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.check(t, decide(tc.w, tc.owners, tc.heads, "", "N", fp))
+			tc.check(t, decide(tc.w, tc.owners, tc.heads, nil, "N", fp))
 		})
+	}
+}
+
+// An index entry of an erased customer counts as unclaimed everywhere: for
+// taking it over, and for telling a disagreement. A child's status goes
+// with the customer a submission is attached to, not with others it names.
+func TestDecideStaleOwnersAndChildren(t *testing.T) {
+	phone2 := store.IndexRef{Kind: customer.IdentityPhone, Hash: "P2"}
+	adult := profile("C", func(p *store.Profile) { p.IDs[email1.Key()], p.IDs[phone1.Key()] = creator(), creator() })
+	child := profile("K", func(p *store.Profile) { p.IDs[email2.Key()] = creator(); p.AgeBand = customer.AgeBandChild })
+
+	// C's email with a phone an erased customer X held: another phone than
+	// C's own, so a customer of its own; nothing of C changes.
+	p := decide(sub(customer.Asserted, []store.IndexRef{email1, phone2}, nil), map[store.IndexRef]string{email1: "C", phone2: "X"},
+		map[string]*store.Profile{"C": adult}, []string{"X"}, "N", fp)
+	if !p.commit.NewCustomer || !slices.Equal(p.alsoMatched, []string{"C"}) || p.commit.Review == nil {
+		t.Fatalf("an erased customer's phone let an anonymous post attach to C: %+v", p)
+	}
+	if !slices.Equal(p.commit.IndexPut, []store.IndexRef{phone2}) || !slices.Equal(p.commit.StaleIndexOwners, []string{"X"}) {
+		t.Fatalf("takeover %v %v", p.commit.IndexPut, p.commit.StaleIndexOwners)
+	}
+
+	// Two erased customers' entries are both taken over, each checked.
+	p = decide(sub(customer.Asserted, []store.IndexRef{email2, phone2}, nil), map[store.IndexRef]string{email2: "X", phone2: "Y"},
+		map[string]*store.Profile{}, []string{"X", "Y"}, "N", fp)
+	if !p.commit.NewCustomer || p.commit.Review != nil || len(p.commit.IndexPut) != 2 || !slices.Equal(p.commit.StaleIndexOwners, []string{"X", "Y"}) {
+		t.Fatalf("two erased owners: %+v", p)
+	}
+
+	// A trusted order for adult C that names child K's email: C stays an
+	// adult; the email is kept on C for the record, unindexed.
+	w := sub(customer.Trusted, []store.IndexRef{email2}, map[string]string{"region": "华东"})
+	w.subject = "C"
+	p = decide(w, map[store.IndexRef]string{email2: "K"}, map[string]*store.Profile{"C": adult, "K": child}, nil, "N", fp)
+	if p.commit.CustomerID != "C" || p.child || p.commit.AgeBand != "" || p.commit.IDs[email2.Key()].Indexed {
+		t.Fatalf("C made a child by naming K's email: child %v %+v", p.child, p.commit)
+	}
+	if _, ok := p.commit.General["region"]; !ok {
+		t.Fatalf("C's general fields treated as a child's: %+v", p.commit.General)
+	}
+
+	// An asserted post that disagrees with child K becomes a child itself.
+	p = decide(sub(customer.Asserted, []store.IndexRef{email2, phone1}, nil), map[store.IndexRef]string{email2: "K", phone1: "C"},
+		map[string]*store.Profile{"C": adult, "K": child}, nil, "N", fp)
+	if !p.commit.NewCustomer || !p.child || p.commit.AgeBand != customer.AgeBandChild {
+		t.Fatalf("touching child K: %+v", p)
 	}
 }

@@ -8,12 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/store"
@@ -133,6 +136,13 @@ func TestConfirmedValueSurvivesAssertedPost(t *testing.T) {
 	if err != nil || confirmed.CustomerID != first.CustomerID {
 		t.Fatalf("proven submission: %+v %v", confirmed, err)
 	}
+	// An asserted submission naming its customer is refused outright: it
+	// would attach to whoever it names.
+	named := contactSub("Vandal", stacktest.Unique("named")+"@example.com", "")
+	named.Subject = first.CustomerID
+	if res, err := submit(t, svc, named); err == nil {
+		t.Fatalf("an asserted submission named its customer: %+v", res)
+	}
 	anon, err := submit(t, svc, contactSub("Vandal", email, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -226,11 +236,24 @@ func TestChildStatusStaysWithTheCustomer(t *testing.T) {
 	// An adult birthday from an anonymous post does not lift the protection.
 	adult := second
 	adult.Fields = map[string][]string{"name": {"小明"}, "email": {email}, "birthday": {"1990-01-01"}}
-	if _, err := submitTo(t, svc, "kids-club", adult); err != nil {
+	adultRes, err := submitTo(t, svc, "kids-club", adult)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := st.Store.Profile(ctx, first.CustomerID); p.AgeBand != customer.AgeBandChild {
 		t.Errorf("age band lifted by an asserted birthday: %q", p.AgeBand)
+	}
+	// Nor by an operator's restore of that birthday; the child's own
+	// birthday may be restored.
+	rd := &record.Reader{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance")))}
+	if err := rd.Restore(ctx, svc.Index, first.CustomerID, "birthday", adultRes.SubmissionID, "test", time.Now(), stacktest.Unique("r")); !errors.Is(err, record.ErrNotRestorable) {
+		t.Fatalf("restored an adult birthday on a child: %v", err)
+	}
+	if err := rd.Restore(ctx, svc.Index, first.CustomerID, "birthday", first.SubmissionID, "test", time.Now(), stacktest.Unique("r")); err != nil {
+		t.Fatalf("restore the child's birthday: %v", err)
+	}
+	if p, _ := st.Store.Profile(ctx, first.CustomerID); p.AgeBand != customer.AgeBandChild || len(p.General) != 0 {
+		t.Errorf("after restore: %+v", p)
 	}
 }
 

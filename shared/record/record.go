@@ -328,7 +328,8 @@ func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, f
 	if _, isID := customer.IdentityOfField(field); isID {
 		return fmt.Errorf("%w: %s is an identifier; identifiers are never removed, so there is nothing to restore", ErrNotRestorable, field)
 	}
-	if _, ok := customer.Lookup(field); !ok {
+	spec, ok := customer.Lookup(field)
+	if !ok {
 		return fmt.Errorf("%w: %s is not a catalogue field", ErrNotRestorable, customer.SafeName(field))
 	}
 	l, err := r.load(ctx, id)
@@ -339,13 +340,20 @@ func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, f
 	if e == nil || e.Entity != store.EntitySubmission || !e.Has(field) {
 		return fmt.Errorf("%w: submission %s of customer %s holds no value of %s", ErrNotRestorable, from, id, field)
 	}
-	tier, v := r.value(ctx, l, e, field)
+	_, v := r.value(ctx, l, e, field)
 	if v.Text == nil {
 		return fmt.Errorf("%w: %s", ErrNotRestorable, v.Unreadable)
 	}
+	if age, ok := customer.AgeOn(*v.Text, now); field == "birthday" && ok && (age < customer.ChildAge) != l.profile.Child() {
+		// The age band moves only with a submission (a child's status is
+		// never lost to a restore, nor gained without its rules).
+		return fmt.Errorf("%w: this birthday would change the customer's age band; submit it instead", ErrNotRestorable)
+	}
 	rs := store.Restore{CustomerID: id, Field: field, From: from, Fingerprint: ix.Fingerprint(id, field, *v.Text), Actor: actor,
 		EntryID: entryID, At: now, PrevVersion: l.profile.Version}
-	if tier == customer.General && !l.profile.Child() {
+	// The catalogue decides what is kept plain, not the tier the value was
+	// sealed under (a child's general values are sealed restricted).
+	if spec.Tier == customer.General && !l.profile.Child() {
 		rs.Plain = v.Text
 	}
 	return r.Store.Restore(ctx, rs)

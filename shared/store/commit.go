@@ -54,9 +54,9 @@ type Commit struct {
 	Order *OrderChange
 	Head  *Profile
 
-	// StaleIndexOwner, when set, is a customer whose profile no longer
-	// exists: index entries pointing to it may be taken over.
-	StaleIndexOwner string
+	// StaleIndexOwners are customers whose profiles no longer exist
+	// (erased): index entries pointing to them may be taken over.
+	StaleIndexOwners []string
 }
 
 // IdempotencyDone completes a held idempotency key.
@@ -98,7 +98,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 		}
 	}
 	for _, r := range c.IndexPut {
-		if err := add(s.indexPut(r, c.CustomerID, c.StaleIndexOwner, c.At)); err != nil {
+		if err := add(s.indexPut(r, c.CustomerID, c.StaleIndexOwners, c.At)); err != nil {
 			return err
 		}
 	}
@@ -127,14 +127,14 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			return err
 		}
 	}
-	if c.StaleIndexOwner != "" {
+	for _, stale := range c.StaleIndexOwners {
 		// Taking over an erased customer's index entries: still erased?
 		cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK))).Build()
 		if err != nil {
 			return err
 		}
 		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
-			Key: key(profilePK(c.StaleIndexOwner), profileSK), ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()}})
+			Key: key(profilePK(stale), profileSK), ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()}})
 	}
 	token := c.Token
 	if token == "" {
@@ -256,14 +256,14 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	}}, nil
 }
 
-func (s *Store) indexPut(r IndexRef, customerID, staleOwner string, now time.Time) (types.TransactWriteItem, error) {
+func (s *Store) indexPut(r IndexRef, customerID string, staleOwners []string, now time.Time) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(indexItem{PK: r.pk(), SK: indexSK, Entity: "blind-index", CustomerID: customerID, CreatedAt: now.UTC()})
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
 	cond := expression.AttributeNotExists(expression.Name(PK))
-	if staleOwner != "" {
-		cond = cond.Or(expression.Name("customer_id").Equal(expression.Value(staleOwner)))
+	for _, stale := range staleOwners {
+		cond = cond.Or(expression.Name("customer_id").Equal(expression.Value(stale)))
 	}
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
