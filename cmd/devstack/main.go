@@ -350,7 +350,7 @@ func sweepEvery(ctx context.Context, seg *segmenter.Handler, every string, log *
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := seg.Sweep(ctx, time.Now().Add(-72*time.Hour)); err != nil || n > 0 {
+			if n, err := seg.Sweep(ctx, time.Now().Add(-segmenter.SweepCatchUp)); err != nil || n > 0 {
 				log.Info("sweep", "re_evaluated", n, "err", err)
 			}
 		}

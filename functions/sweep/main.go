@@ -31,8 +31,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	lambda.Start(func(ctx context.Context) error {
-		// Three days back, so a missed run is caught up.
-		n, err := h.Sweep(ctx, time.Now().Add(-72*time.Hour))
+		n, err := h.Sweep(ctx, time.Now().Add(-segmenter.SweepCatchUp))
 		log.InfoContext(ctx, "sweep done", "re_evaluated", n, "err", err)
 		if err != nil {
 			return err

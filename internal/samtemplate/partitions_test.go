@@ -29,7 +29,7 @@ var customerParts = []string{"CUST#*", "BIDX#*", "DKEY#*", "REVIEW*"}
 var webhookParts = []string{"WHK#*", "QUARANTINE"}
 
 // Segments: memberships (SEG#<segment>#<shard>), member counts
-// (SEGCOUNT#<shard>) and the sweep's due entries (SEGDUE#<day>).
+// (SEGCOUNT#<shard>) and the sweep's due entries (SEGDUE#<day>#<shard>).
 var segmentParts = []string{"SEG#*", "SEGCOUNT#*", "SEGDUE#*"}
 
 // What operators read of segments: counts and members (`kehu segments
@@ -39,13 +39,21 @@ var segmentReads = []string{"SEG#*", "SEGCOUNT#*"}
 // The segmenter and the sweep apply the same transaction: a customer's
 // SEGMENTS state item (in its CUST# partition), the memberships it joins
 // and leaves, their counts, its due entry. They delete memberships and due
-// entries only, never a CUST# item; they read profiles, counts and due
-// entries; no Scan.
+// entries only, never a CUST# item; they read a customer's profile and
+// segment state (GetItem); no Scan.
 var segmenterAccess = tableAccess{
 	write:  with([]string{"CUST#*"}, segmentParts...),
 	delete: []string{"SEG#*", "SEGDUE#*"},
-	get:    []string{"CUST#*", "SEGCOUNT#*", "SEGDUE#*"},
-	query:  []string{"CUST#*", "SEGCOUNT#*", "SEGDUE#*"},
+	get:    []string{"CUST#*"},
+}
+
+// The sweep also lists the day's due entries, and for the daily quality
+// report the segment counts and the review queue.
+var sweepAccess = tableAccess{
+	write:  segmenterAccess.write,
+	delete: segmenterAccess.delete,
+	get:    segmenterAccess.get,
+	query:  []string{"SEGDUE#*", "SEGCOUNT#*", "REVIEW"},
 }
 
 func with(base []string, more ...string) []string { return slices.Concat(base, more) }
@@ -63,7 +71,7 @@ var access = map[string]tableAccess{
 	},
 	"SetupFunction":     {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
 	"SegmenterFunction": segmenterAccess,
-	"SweepFunction":     segmenterAccess,
+	"SweepFunction":     sweepAccess,
 	// operators
 	"SalesServiceRole": {get: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...), query: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...)},
 	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
@@ -323,7 +331,8 @@ func TestWithin(t *testing.T) {
 func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 	tpl := open(t)
 	general := []string{"pk", "sk", "entity", "version", "created_at", "updated_at", "review_due_at", "confirmed_at", "general", "consent", "age_band", "trade_count", "trade_total", "trade_months", "first_trade_at", "last_trade_at",
-		"count", "at"} // a segment's count items, and when a member joined
+		"count", "at", // a segment's count items, and when a member joined
+		"kind"} // a review's kind (identity, values): kehu report quality
 	sts := identityPolicies(t, tpl)["AnalystRole"]
 	if len(sts) == 0 {
 		t.Fatal("AnalystRole has no policy")

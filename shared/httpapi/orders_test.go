@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/kehu-dev/kehu/internal/admin"
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -118,4 +121,39 @@ func sameDecimal(a, b string) bool {
 	x, ok1 := new(big.Rat).SetString(a)
 	y, ok2 := new(big.Rat).SetString(b)
 	return ok1 && ok2 && x.Cmp(y) == 0
+}
+
+// The refund of a customer's only order leaves no trade behind: no count,
+// no total, no trade times, so the segments see a prospect again.
+func TestRefundOfOnlyOrder(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	now := time.Now()
+	h, _ := st.Webhook(t, nil, func() time.Time { return now })
+	byEmail := `{"email":"` + stacktest.Unique("once") + `@example.com"}`
+	for _, ev := range []struct{ id, body string }{
+		{"msg_r1", order("order.completed", "SO-5001", byEmail, "88.00", "CNY")},
+		{"msg_r2", order("order.refunded", "SO-5001", byEmail, "88.00", "CNY")},
+	} {
+		if resp, err := h.Handle(ctx, orderEvent(t, ev.id, ev.body, now)); err != nil || !strings.Contains(resp.Body, "accepted") {
+			t.Fatalf("%s: %d %s %v", ev.id, resp.StatusCode, resp.Body, err)
+		}
+	}
+	var id string
+	for _, it := range st.Scan(t) {
+		if strings.Contains(dumpString(it["entity"]), "profile") {
+			id = strings.TrimPrefix(dumpPK(it), "CUST#")
+		}
+	}
+	p, err := st.Store.Profile(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TradeCount != 0 || !sameDecimal(string(p.TradeTotal), "0") || p.FirstTradeAt != nil || p.LastTradeAt != nil {
+		t.Fatalf("after the only order's refund: count %d total %s first %v last %v", p.TradeCount, p.TradeTotal, p.FirstTradeAt, p.LastTradeAt)
+	}
+	segs, _ := segment.Evaluate(segmenter.Rules(p), now, segment.Defaults())
+	if !slices.Contains(segs, segment.LifecycleProspect) || slices.ContainsFunc(segs, func(s string) bool { return strings.HasPrefix(s, "value:") }) {
+		t.Fatalf("segments %v, want a prospect with no value class", segs)
+	}
 }

@@ -49,8 +49,9 @@
 // at ReviewDueAt.
 //
 // A customer has ordered when TradeCount > 0 or FirstTradeAt or LastTradeAt
-// is set (a fully refunded customer keeps its trade times and stays a
-// customer who has ordered). The last order is the later of LastTradeAt and
+// is set (the refund of a customer's only order removes its trade times, so
+// it is a prospect again; a refund with other orders left keeps the times
+// of the orders seen, so the last order may be a refunded one's). The last order is the later of LastTradeAt and
 // FirstTradeAt. A trade time that is unknown (zero) counts as infinitely
 // old: no first order time means not new, no order time at all means
 // lapsed.

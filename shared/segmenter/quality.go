@@ -28,11 +28,11 @@ func Report(ctx context.Context, st *store.Store) (*Quality, error) {
 	if err != nil {
 		return nil, err
 	}
-	reviews, err := st.Reviews(ctx)
+	reviews, err := st.ReviewKinds(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := &Quality{Completeness: map[string]int64{}, ConsentCoverage: map[string]int64{}, AwaitingReview: map[string]int64{},
+	q := &Quality{Completeness: map[string]int64{}, ConsentCoverage: map[string]int64{}, AwaitingReview: reviews,
 		ValueClasses: map[string]int64{}, Lifecycle: map[string]int64{}}
 	for name, n := range counts {
 		kind, value, _ := strings.Cut(name, ":")
@@ -49,9 +49,6 @@ func Report(ctx context.Context, st *store.Store) (*Quality, error) {
 		case "marketable", "contactable":
 			q.ConsentCoverage[kind] = n
 		}
-	}
-	for _, r := range reviews {
-		q.AwaitingReview[r.Kind]++
 	}
 	if q.Customers > 0 {
 		q.ConfirmedShare = float64(q.Customers-q.ReviewDue) / float64(q.Customers)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -103,14 +104,16 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) (boo
 }
 
 // apply evaluates a profile and records its segments under its version
-// (sweep: re-evaluate the same version at a later time).
+// (sweep: re-evaluate the profile as it is now, at a later time).
 func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bool) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		prev, err := h.Store.SegmentsOf(ctx, p.CustomerID)
 		if err != nil {
 			return false, err
 		}
-		if prev.Removed || (!sweep && !removed && prev.Version >= p.Version) || (sweep && prev.Version != p.Version) {
+		// A record older than the state is stale; the sweep applies the
+		// profile it read (consistently), however far the stream lags.
+		if prev.Removed || (!sweep && !removed && prev.Version >= p.Version) || (sweep && prev.Version > p.Version) {
 			return false, store.ErrStale
 		}
 		now := h.now()
@@ -121,6 +124,16 @@ func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bo
 		err = h.Store.ApplySegments(ctx, p.CustomerID, prev, next, now)
 		if errors.Is(err, store.ErrStale) && attempt < 3 {
 			continue // someone else applied in between: read again, decide again
+		}
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			// Another transaction on a shared count item: wait a little,
+			// at random, and try again rather than fail the record.
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(time.Duration(10+rand.IntN(40)) * time.Millisecond << attempt):
+			}
+			continue
 		}
 		if err != nil {
 			return false, err
@@ -158,9 +171,15 @@ func Rules(p *store.Profile) segment.Profile {
 	return r
 }
 
+// SweepCatchUp is how far back the sweep reads due buckets: a month of
+// missed runs is caught up (an empty bucket costs one small Query a shard).
+const SweepCatchUp = 35 * 24 * time.Hour
+
 // Sweep re-evaluates every customer whose segments were due to change by
 // now (the due buckets up to today, from `since`): no table scan, and a
-// customer not due is not touched. It returns how many it re-evaluated.
+// customer not due is not touched. A profile newer than its segments (a
+// stream record still on its way, or lost to the dead-letter queue) is
+// applied as read. It returns how many it re-evaluated.
 func (h *Handler) Sweep(ctx context.Context, since time.Time) (int, error) {
 	now := h.now()
 	n := 0
@@ -183,9 +202,6 @@ func (h *Handler) Sweep(ctx context.Context, since time.Time) (int, error) {
 			}
 			if err != nil {
 				return n, err
-			}
-			if p.Version != st.Version {
-				continue // a newer image is on its way through the stream
 			}
 			if _, err := h.apply(ctx, p, false, true); err != nil && !errors.Is(err, store.ErrStale) {
 				return n, err

@@ -182,6 +182,19 @@ func (s *Store) Reviews(ctx context.Context) ([]Review, error) {
 	return queryAll[Review](ctx, s, expression.Key(PK).Equal(expression.Value(reviewPK)), "reviews")
 }
 
+// ReviewKinds counts the review queue by kind, reading the kind alone (the
+// analysts' role may read no more of it).
+func (s *Store) ReviewKinds(ctx context.Context) (map[string]int64, error) {
+	rows, err := queryAll[struct {
+		Kind string `dynamodbav:"kind"`
+	}](ctx, s, expression.Key(PK).Equal(expression.Value(reviewPK)), "reviews", "kind")
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.Kind]++
+	}
+	return out, err
+}
+
 // DataKey is a wrapped data key, stored once for every value sealed under
 // it: a data key serves many values for a few minutes, and keeping its
 // 150–200 bytes beside each value would make every item pay for it.

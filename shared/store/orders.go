@@ -92,7 +92,8 @@ func negate(dec string) string {
 }
 
 // tradeUpdate adds an order (or takes a refund back) to the profile's
-// aggregates: count, total, the month's total, first and last trade.
+// aggregates: count, total, the month's total, first and last trade (a
+// refund of the only order removes them).
 func tradeUpdate(up expression.UpdateBuilder, o OrderChange, head *Profile) expression.UpdateBuilder {
 	amount, count := o.Amount, "1"
 	if o.Refund {
@@ -105,6 +106,12 @@ func tradeUpdate(up expression.UpdateBuilder, o OrderChange, head *Profile) expr
 	} else {
 		m := expression.Name("trade_months." + o.Month)
 		up = up.Set(m, expression.Plus(expression.IfNotExists(m, expression.Value(number("0"))), expression.Value(number(amount))))
+	}
+	if o.Refund && head != nil && head.TradeCount <= 1 {
+		// The only order taken back: no trade times remain (the update is
+		// conditioned on the head's version). With more orders left, the
+		// times stay those of the orders seen (segment/doc.go).
+		up = up.Remove(expression.Name("first_trade_at")).Remove(expression.Name("last_trade_at"))
 	}
 	if !o.Refund {
 		if head == nil || head.FirstTradeAt == nil || o.At.Before(*head.FirstTradeAt) {

@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// SegmentShards spreads every segment's members and counts over this many
+// segmentShards spreads every segment's members and counts over this many
 // partitions, so no partition takes more than about 10,000 / 32 ≈ 310
 // writes a second when every profile of a busy table changes segment at
 // once (DynamoDB allows 1,000 per partition; the issue asks ≤ 500).
-const SegmentShards = 32
+const segmentShards = 32
 
 // ErrStale means a customer's segment state is not what the caller read
 // (another record or the sweep got there first): nothing was written;
@@ -55,12 +55,12 @@ func (s *Store) SegmentsOf(ctx context.Context, customerID string) (*SegmentStat
 func shardOf(customerID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(customerID))
-	return int(h.Sum32() % SegmentShards)
+	return int(h.Sum32() % segmentShards)
 }
 
 func memberPK(name string, shard int) string { return "SEG#" + name + "#" + strconv.Itoa(shard) }
 func countPK(shard int) string               { return "SEGCOUNT#" + strconv.Itoa(shard) }
-func duePK(day string) string                { return "SEGDUE#" + day }
+func duePK(day string, shard int) string     { return "SEGDUE#" + day + "#" + strconv.Itoa(shard) }
 
 // DueDay is the sweep's daily bucket of a time.
 func DueDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
@@ -136,10 +136,10 @@ func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *Segm
 	}
 	if oldDay != newDay {
 		if oldDay != "" {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(duePK(oldDay), customerID)}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(duePK(oldDay, shard), customerID)}})
 		}
 		if newDay != "" {
-			d, err := attributevalue.MarshalMap(map[string]any{PK: duePK(newDay), SK: customerID, "entity": "segment-due"})
+			d, err := attributevalue.MarshalMap(map[string]any{PK: duePK(newDay, shard), SK: customerID, "entity": "segment-due"})
 			if err != nil {
 				return err
 			}
@@ -156,104 +156,124 @@ func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *Segm
 	return err
 }
 
-// SegmentMembers lists up to limit customer ids in a segment (one Query
-// per shard, in parallel), and its exact member count.
+// SegmentMembers lists up to limit customer ids in a segment, and its
+// exact member count: per shard, in parallel, one Query of members and
+// one read of the shard's count.
 func (s *Store) SegmentMembers(ctx context.Context, name string, limit int) ([]string, int64, error) {
-	var mu sync.Mutex
-	var members []string
-	var firstErr error
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	type shardResult struct {
+		members []string
+		count   int64
+		err     error
+	}
+	res := make([]shardResult, segmentShards)
 	var wg sync.WaitGroup
-	for shard := 0; shard < SegmentShards; shard++ {
+	for shard := range segmentShards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			r := &res[shard]
+			// Projected: the analysts' role reads named attributes only.
 			out, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("pk = :pk"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: memberPK(name, shard)}},
 				ProjectionExpression:      aws.String("sk"), Limit: aws.Int32(int32(limit)), ConsistentRead: aws.Bool(true)})
-			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("members of a segment: %w", classify(err))
-				}
+				r.err = fmt.Errorf("members of a segment: %w", classify(err))
 				return
 			}
 			for _, it := range out.Items {
 				if sk, ok := it[SK].(*types.AttributeValueMemberS); ok {
-					members = append(members, sk.Value)
+					r.members = append(r.members, sk.Value)
 				}
 			}
+			c, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(countPK(shard), name),
+				ProjectionExpression: aws.String("#c"), ExpressionAttributeNames: map[string]string{"#c": "count"}, ConsistentRead: aws.Bool(true)})
+			if err != nil {
+				r.err = fmt.Errorf("count of a segment: %w", classify(err))
+				return
+			}
+			var v struct {
+				Count int64 `dynamodbav:"count"`
+			}
+			if err := attributevalue.UnmarshalMap(c.Item, &v); err != nil {
+				r.err = fmt.Errorf("count of a segment: %w", err)
+				return
+			}
+			r.count = v.Count
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return nil, 0, firstErr
+	var members []string
+	var count int64
+	for _, r := range res {
+		if r.err != nil {
+			return nil, 0, r.err
+		}
+		members, count = append(members, r.members...), count+r.count
 	}
 	slices.Sort(members)
 	if len(members) > limit {
 		members = members[:limit]
 	}
-	counts, err := s.SegmentCounts(ctx)
-	return members, counts[name], err
+	return members, count, nil
 }
 
 // SegmentCounts returns every segment's exact member count (one Query per
 // count shard, in parallel, summed).
 func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
-	var mu sync.Mutex
-	counts := map[string]int64{}
-	var firstErr error
+	type row struct {
+		SK    string `dynamodbav:"sk"`
+		Count int64  `dynamodbav:"count"`
+	}
+	shards := make([][]row, segmentShards)
+	errs := make([]error, segmentShards)
 	var wg sync.WaitGroup
-	for shard := 0; shard < SegmentShards; shard++ {
+	for shard := range segmentShards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Projected: the analysts' role reads named attributes only.
-			p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("pk = :pk"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: countPK(shard)}},
-				ProjectionExpression:      aws.String("sk, #c"), ExpressionAttributeNames: map[string]string{"#c": "count"},
-				ConsistentRead: aws.Bool(true)})
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("segment counts: %w", classify(err))
-					}
-					mu.Unlock()
-					return
-				}
-				for _, it := range page.Items {
-					var r struct {
-						SK    string `dynamodbav:"sk"`
-						Count int64  `dynamodbav:"count"`
-					}
-					if attributevalue.UnmarshalMap(it, &r) == nil {
-						counts[r.SK] += r.Count
-					}
-				}
-				mu.Unlock()
-			}
+			shards[shard], errs[shard] = queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(countPK(shard))), "segment counts", "sk", "count")
 		}()
 	}
 	wg.Wait()
+	counts := map[string]int64{}
+	for _, rows := range shards {
+		for _, r := range rows {
+			counts[r.SK] += r.Count
+		}
+	}
 	for name, n := range counts {
 		if n == 0 {
 			delete(counts, name)
 		}
 	}
-	return counts, firstErr
+	return counts, errors.Join(errs...)
 }
 
-// DueOn lists the customers whose segments change with time on day.
+// DueOn lists the customers whose segments change with time on day: the
+// day's bucket is sharded as the memberships are (one Query per shard, in
+// parallel), so no partition takes every customer's due entry.
 func (s *Store) DueOn(ctx context.Context, day string) ([]string, error) {
 	type row struct {
 		SK string `dynamodbav:"sk"`
 	}
-	rows, err := queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(duePK(day))), "due on "+day)
-	var out []string
-	for _, r := range rows {
-		out = append(out, r.SK)
+	shards := make([][]row, segmentShards)
+	errs := make([]error, segmentShards)
+	var wg sync.WaitGroup
+	for shard := range segmentShards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			shards[shard], errs[shard] = queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(duePK(day, shard))), "due on "+day, "sk")
+		}()
 	}
-	return out, err
+	wg.Wait()
+	var out []string
+	for _, rows := range shards {
+		for _, r := range rows {
+			out = append(out, r.SK)
+		}
+	}
+	return out, errors.Join(errs...)
 }

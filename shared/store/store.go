@@ -212,8 +212,17 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any, projection ...s
 
 // queryAll reads every item of one key condition, strongly consistent,
 // page by page, into T.
-func queryAll[T any](ctx context.Context, s *Store, key expression.KeyConditionBuilder, what string) ([]T, error) {
-	cond, err := expression.NewBuilder().WithKeyCondition(key).Build()
+func queryAll[T any](ctx context.Context, s *Store, key expression.KeyConditionBuilder, what string, project ...string) ([]T, error) {
+	b := expression.NewBuilder().WithKeyCondition(key)
+	if len(project) > 0 {
+		// Projected: the analysts' role reads named attributes only.
+		names := expression.NamesList(expression.Name(project[0]))
+		for _, n := range project[1:] {
+			names = names.AddNames(expression.Name(n))
+		}
+		b = b.WithProjection(names)
+	}
+	cond, err := b.Build()
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +230,8 @@ func queryAll[T any](ctx context.Context, s *Store, key expression.KeyConditionB
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: cond.KeyCondition(),
-		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ConsistentRead: aws.Bool(true)})
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(), ProjectionExpression: cond.Projection(),
+		ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
