@@ -337,7 +337,8 @@ func freePort() (int, error) {
 
 // sweepEvery runs the segments' time sweep on a local clock (every minute
 // by default; KEHU_SWEEP_EVERY=0 turns it off), as EventBridge runs it
-// daily in AWS.
+// daily in AWS. Run that often, it needs two days of due buckets, not
+// segmenter.SweepCatchUp.
 func sweepEvery(ctx context.Context, seg *segmenter.Handler, every string, log *slog.Logger) {
 	d, err := time.ParseDuration(every)
 	if err != nil || d <= 0 {
@@ -350,7 +351,7 @@ func sweepEvery(ctx context.Context, seg *segmenter.Handler, every string, log *
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := seg.Sweep(ctx, time.Now().Add(-segmenter.SweepCatchUp)); err != nil || n > 0 {
+			if n, err := seg.Sweep(ctx, time.Now().Add(-48*time.Hour)); err != nil || n > 0 {
 				log.Info("sweep", "re_evaluated", n, "err", err)
 			}
 		}

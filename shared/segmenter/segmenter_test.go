@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -160,13 +162,34 @@ func TestSweepMovesWithTime(t *testing.T) {
 		t.Fatalf("a sweep with nothing due touched %d (%v)", n, err)
 	}
 	now = time.Date(2027, 5, 25, 12, 0, 0, 0, time.UTC) // last order 186 days ago
-	n, err := h.Sweep(ctx, start)
+	n, err := h.Sweep(ctx, s.NextDue) // from the due day on (every day is 32 Queries)
 	if err != nil || n == 0 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
 	s, _ = st.Store.SegmentsOf(ctx, customerA)
 	if !slices.Contains(s.Segments, "lifecycle:at-risk") || slices.Contains(s.Segments, "lifecycle:new") {
 		t.Fatalf("after the sweep: %v", s.Segments)
+	}
+	// A profile change whose stream record never came (lost to the
+	// dead-letter queue): the next due sweep applies the profile it reads.
+	img := maps.Clone(ev.Records[0].Change.NewImage)
+	v, err := strconv.Atoi(img["version"].Number())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img["version"] = events.NewNumberAttribute(strconv.Itoa(v + 1))
+	img["general"] = events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"region": events.NewStringAttribute("东北")})
+	if err := st.PutRaw(ctx, img); err != nil {
+		t.Fatal(err)
+	}
+	due := s.NextDue
+	now = due.Add(time.Hour)
+	if n, err := h.Sweep(ctx, due); err != nil || n == 0 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	s, _ = st.Store.SegmentsOf(ctx, customerA)
+	if s.Version != int64(v+1) || !slices.Contains(s.Segments, "region:东北") {
+		t.Fatalf("a profile without its stream record: state %+v, want version %d in region:东北", s, v+1)
 	}
 }
 
