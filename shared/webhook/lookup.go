@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,10 +26,54 @@ const LookupTimeout = 3 * time.Second
 // Directory looks a provider's user up through the provider's API, to
 // learn what the payload did not say (Slack and WeCom messages name the
 // person by user id only).
+//
+// A person looked up is remembered for lookupTTL, by token and user id: a
+// conversation's messages cost one call to the provider, not one each.
 type Directory struct {
 	HTTP         *http.Client // nil: a client with LookupTimeout that follows no redirect
 	SlackBaseURL string       // "" : https://slack.com
 	WeComBaseURL string       // "" : https://qyapi.weixin.qq.com
+
+	mu   sync.Mutex
+	seen map[string]lookedUp
+}
+
+type lookedUp struct {
+	fields map[string]string
+	at     time.Time
+}
+
+// lookupTTL is how long a looked-up person is remembered; lookupMax how
+// many (then all are forgotten at once).
+const (
+	lookupTTL = 5 * time.Minute
+	lookupMax = 1024
+)
+
+// remembered runs look once per api, token and user within lookupTTL;
+// only answers are remembered, never errors.
+func (d *Directory) remembered(api, token, user string, look func() (map[string]string, error)) (map[string]string, error) {
+	if d == nil {
+		return look()
+	}
+	k := api + "\x00" + token + "\x00" + user
+	d.mu.Lock()
+	if e, ok := d.seen[k]; ok && time.Since(e.at) < lookupTTL {
+		d.mu.Unlock()
+		return maps.Clone(e.fields), nil
+	}
+	d.mu.Unlock()
+	fields, err := look()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if d.seen == nil || len(d.seen) >= lookupMax {
+		d.seen = map[string]lookedUp{}
+	}
+	d.seen[k] = lookedUp{fields: maps.Clone(fields), at: time.Now()}
+	d.mu.Unlock()
+	return fields, nil
 }
 
 var defaultLookupClient = &http.Client{
@@ -52,6 +98,10 @@ func (d *Directory) Slack(ctx context.Context, botToken, userID string) (map[str
 	if !ok || user == "" {
 		return nil, fmt.Errorf("%w: %s: user id is not team:user", ErrLookup, api)
 	}
+	return d.remembered(api, botToken, userID, func() (map[string]string, error) { return d.slack(ctx, api, botToken, user) })
+}
+
+func (d *Directory) slack(ctx context.Context, api, botToken, user string) (map[string]string, error) {
 	base := "https://slack.com"
 	if d != nil && d.SlackBaseURL != "" {
 		base = d.SlackBaseURL
@@ -107,6 +157,10 @@ func (d *Directory) WeCom(ctx context.Context, accessToken, userID string) (map[
 	if !ok || user == "" {
 		return nil, fmt.Errorf("%w: %s: user id is not corp:user", ErrLookup, api)
 	}
+	return d.remembered(api, accessToken, userID, func() (map[string]string, error) { return d.weCom(ctx, api, accessToken, user) })
+}
+
+func (d *Directory) weCom(ctx context.Context, api, accessToken, user string) (map[string]string, error) {
 	base := "https://qyapi.weixin.qq.com"
 	if d != nil && d.WeComBaseURL != "" {
 		base = d.WeComBaseURL

@@ -239,6 +239,33 @@ func TestDirectoryBadUserID(t *testing.T) {
 	}
 }
 
+// A person is looked up once per token and user for a few minutes; an
+// error is not remembered; another token is another lookup.
+func TestDirectoryRemembers(t *testing.T) {
+	calls := 0
+	s := stand(t, func(*http.Request) { calls++ }, 200, slackUsersInfo)
+	failing := stand(t, func(*http.Request) { calls++ }, 503, `{}`)
+	d := &Directory{SlackBaseURL: failing.URL}
+	ctx := context.Background()
+	if _, err := d.Slack(ctx, slackToken, "T012AB3C4:W012A3CDE"); err == nil {
+		t.Fatal("a 503 answered")
+	}
+	d.SlackBaseURL = s.URL
+	for i := range 3 {
+		got, err := d.Slack(ctx, slackToken, "T012AB3C4:W012A3CDE")
+		if err != nil || got["email"] != "spengler@ghostbusters.example.com" {
+			t.Fatalf("lookup %d: %v %v", i, got, err)
+		}
+		got["email"] = "changed by the caller"
+	}
+	if calls != 2 {
+		t.Fatalf("%d calls for one failed and three good lookups of one person, want 2", calls)
+	}
+	if _, err := d.Slack(ctx, "xoxb-another-workspace-token", "T012AB3C4:W012A3CDE"); err != nil || calls != 3 {
+		t.Fatalf("another token: %d calls %v", calls, err)
+	}
+}
+
 func TestDirectoryDefaults(t *testing.T) {
 	var d *Directory // a nil Directory uses the defaults too
 	if c := d.client(); c.Timeout != 3*time.Second || c.CheckRedirect == nil {
