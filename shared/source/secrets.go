@@ -173,7 +173,8 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[string]cached
-	plain   map[[32]byte][]byte // unwrapped secrets by their wrapped form: a reload unwraps only what changed
+	missing map[string]time.Time // ids found to name no source: kept apart, so a flood of unknown ids never evicts a real one
+	plain   map[[32]byte][]byte  // unwrapped secrets by their wrapped form: a reload unwraps only what changed
 }
 
 type cached struct {
@@ -198,26 +199,32 @@ func (c *Cache) Get(ctx context.Context, id string) (*Loaded, error) {
 	}
 	c.mu.Lock()
 	e, ok := c.entries[id]
+	gone, isMissing := c.missing[id]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < ttl {
-		if e.src == nil {
-			return nil, ErrNotFound
-		}
+	switch {
+	case ok && now.Sub(e.at) < ttl:
 		return e.src, nil
+	case isMissing && now.Sub(gone) < ttl:
+		return nil, ErrNotFound
 	}
 	src, err := c.load(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if src == nil {
+		if c.missing == nil || len(c.missing) >= maxCached {
+			c.missing = map[string]time.Time{}
+		}
+		c.missing[id] = now
+		return nil, err
+	}
+	delete(c.missing, id)
 	if c.entries == nil || len(c.entries) >= maxCached {
 		c.entries = map[string]cached{}
 	}
 	c.entries[id] = cached{src: src, at: now}
-	c.mu.Unlock()
-	if src == nil {
-		return nil, err
-	}
 	return src, nil
 }
 

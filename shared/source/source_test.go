@@ -3,12 +3,14 @@ package source
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/kehu-dev/kehu/shared/consent"
@@ -58,13 +60,19 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// oneSource answers GetItem with one stored source.
+// oneSource answers GetItem with one stored source, and nothing for any
+// other id; it counts reads.
 type oneSource struct {
 	store.DB
-	item store.Source
+	item  store.Source
+	reads int
 }
 
-func (o *oneSource) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (o *oneSource) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	o.reads++
+	if sk, ok := in.Key["sk"].(*types.AttributeValueMemberS); ok && sk.Value != o.item.ID {
+		return &dynamodb.GetItemOutput{}, nil
+	}
 	o.item.PK, o.item.SK = "SOURCE", o.item.ID
 	it, err := attributevalue.MarshalMap(o.item)
 	return &dynamodb.GetItemOutput{Item: it}, err
@@ -105,5 +113,29 @@ func TestCacheReloadsAndReusesSecrets(t *testing.T) {
 	now = now.Add(61 * time.Second)
 	if l, _ = c.Get(context.Background(), "chat"); len(l.Secrets.Keys) != 1 || string(l.Secrets.Keys[0]) != "second-secret" || k.calls != 2 {
 		t.Fatalf("after removal: %q, %d calls", l.Secrets.Keys, k.calls)
+	}
+}
+
+// Unknown ids are remembered apart: a flood of them never evicts a real
+// source (whose reload would cost a read, and a KMS call per secret).
+func TestCacheUnknownIDsKeepRealSources(t *testing.T) {
+	def := `{"id":"chat","provider":"slack","kind":"chat","basis":"service-request","notice":"n"}`
+	db := &oneSource{item: store.Source{ID: "chat", Definition: def, Secrets: []store.WrappedValue{{Wrapped: []byte("first-secret")}}}}
+	c := &Cache{Store: store.New(db, "t"), KMS: &countingKMS{}}
+	ctx := context.Background()
+	if _, err := c.Get(ctx, "chat"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * maxCached {
+		if _, err := c.Get(ctx, "nope-"+strconv.Itoa(i)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+	}
+	reads := db.reads
+	if _, err := c.Get(ctx, "chat"); err != nil || db.reads != reads {
+		t.Fatalf("the real source was evicted: %d reads after the flood, %v", db.reads-reads, err)
+	}
+	if _, err := c.Get(ctx, "nope-"+strconv.Itoa(3*maxCached-1)); !errors.Is(err, ErrNotFound) || db.reads != reads {
+		t.Fatalf("an unknown id read again within its minute: %v", err)
 	}
 }
