@@ -7,7 +7,6 @@ package setup
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/cfn"
 
@@ -26,19 +25,11 @@ type Config struct {
 	BlindIndexKey string
 }
 
-// FromEnv reads the configuration; a missing variable is an error that names it.
+// FromEnv reads the configuration; a missing variable is a
+// *config.IncompleteError that names it.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Table: strings.TrimSpace(getenv(config.EnvTable)), BlindIndexKey: strings.TrimSpace(getenv(config.EnvBlindIndexKey))}
-	var missing []string
-	for _, v := range []struct{ name, value string }{{config.EnvTable, c.Table}, {config.EnvBlindIndexKey, c.BlindIndexKey}} {
-		if v.value == "" {
-			missing = append(missing, v.name)
-		}
-	}
-	if len(missing) > 0 {
-		return c, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))
-	}
-	return c, nil
+	c, err := config.FromEnvFor(getenv, Env)
+	return Config{Table: c.Table, BlindIndexKey: c.BlindIndexKey}, err
 }
 
 // Resource properties, as template.yaml sets them on Custom::BlindIndexSecret.

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -373,16 +372,10 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: action, Basis: w.basis, Trust: w.trust,
 		Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
 		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields}
-	newKeys := map[string]store.DataKey{}
+	keys := newKeys{}
 	seal := func(attribute string, tier customer.Tier, plaintext string) ([]byte, error) {
-		sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: store.ValueAttribute(w.subID, attribute), Tier: tier}, []byte(plaintext))
-		if err != nil {
-			return nil, err
-		}
-		if _, known := s.stored.Load(sealed.Ref); !known {
-			newKeys[sealed.Ref] = store.DataKey{Ref: sealed.Ref, Tier: tier, Wrapped: sealed.Wrapped}
-		}
-		return sealed.Blob, nil
+		return s.seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: store.ValueAttribute(w.subID, attribute), Tier: tier},
+			[]byte(plaintext), keys)
 	}
 	if in := w.interaction; in != nil {
 		c.Entry.Interaction = &store.Interaction{Source: in.Source, Provider: in.Provider, Conversation: s.Index.Conversation(in.Source, in.Conversation),
@@ -427,9 +420,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		}
 		c.Entry.Sealed[v.Name] = blob
 	}
-	for _, ref := range slices.Sorted(maps.Keys(newKeys)) {
-		c.DataKeys = append(c.DataKeys, newKeys[ref])
-	}
+	c.DataKeys = keys.list()
 	days := w.def.ReviewAfterDays
 	if days <= 0 {
 		days = 365
@@ -446,9 +437,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	if err := s.Store.Commit(cctx, c); err != nil {
 		return Result{}, err
 	}
-	for ref := range newKeys {
-		s.stored.Store(ref, true)
-	}
+	s.remember(keys)
 	res := Result{SubmissionID: w.subID, CustomerID: c.CustomerID, NewCustomer: c.NewCustomer, Held: p.heldFields}
 	if c.Review != nil {
 		res.Review = c.Review.Kind

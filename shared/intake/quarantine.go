@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
@@ -32,27 +34,54 @@ func (s *Service) Quarantine(ctx context.Context, q store.Quarantined, payload [
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	var keys []store.DataKey
+	keys := newKeys{}
 	if z.Len() <= maxKept {
-		sealed, err := s.Sealer.Seal(ctx, envelope.AAD{Table: s.Table, Customer: store.QuarantineCustomer,
-			Attribute: store.QuarantineAttribute(q.ID), Tier: customer.Confidential}, z.Bytes())
+		blob, err := s.seal(ctx, envelope.AAD{Table: s.Table, Customer: store.QuarantineCustomer,
+			Attribute: store.QuarantineAttribute(q.ID), Tier: customer.Confidential}, z.Bytes(), keys)
 		if err != nil {
 			return err
 		}
-		q.Payload, q.Compressed = sealed.Blob, true
-		if _, known := s.stored.Load(sealed.Ref); !known {
-			keys = append(keys, store.DataKey{Ref: sealed.Ref, Tier: customer.Confidential, Wrapped: sealed.Wrapped})
-		}
+		q.Payload, q.Compressed = blob, true
 	} else {
 		q.Reason += "; the payload was too large to keep"
 	}
 	cctx, cancel := commitContext(ctx, s.CommitTimeout)
 	defer cancel()
-	if err := s.Store.PutQuarantine(cctx, q, store.Delivery{Key: delivery}, keys); err != nil {
+	if err := s.Store.PutQuarantine(cctx, q, store.Delivery{Key: delivery}, keys.list()); err != nil {
 		return err
 	}
-	for _, k := range keys {
-		s.stored.Store(k.Ref, true)
-	}
+	s.remember(keys)
 	return nil
+}
+
+// newKeys are the data keys a write's sealed values use that the table
+// has not stored yet (by ref): stored in the same transaction.
+type newKeys map[string]store.DataKey
+
+// list is the keys in ref order.
+func (k newKeys) list() []store.DataKey {
+	var out []store.DataKey
+	for _, ref := range slices.Sorted(maps.Keys(k)) {
+		out = append(out, k[ref])
+	}
+	return out
+}
+
+// seal seals one value, noting its data key in keys unless it is stored.
+func (s *Service) seal(ctx context.Context, aad envelope.AAD, plaintext []byte, keys newKeys) ([]byte, error) {
+	sealed, err := s.Sealer.Seal(ctx, aad, plaintext)
+	if err != nil {
+		return nil, err
+	}
+	if _, known := s.stored.Load(sealed.Ref); !known {
+		keys[sealed.Ref] = store.DataKey{Ref: sealed.Ref, Tier: aad.Tier, Wrapped: sealed.Wrapped}
+	}
+	return sealed.Blob, nil
+}
+
+// remember notes keys as stored, once the write that stored them committed.
+func (s *Service) remember(keys newKeys) {
+	for ref := range keys {
+		s.stored.Store(ref, true)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -154,14 +155,11 @@ type Identifier struct {
 	Confirmable bool `dynamodbav:"cf,omitempty"`
 }
 
-// Ref returns the identifier's blind-index reference from its key in IDs.
+// IdentifierRef returns an identifier's blind-index reference from its key
+// in IDs ("kind:hash", IndexRef.Key).
 func IdentifierRef(k string) (IndexRef, bool) {
-	for i := 0; i < len(k); i++ {
-		if k[i] == ':' {
-			return IndexRef{Kind: customer.IdentityKind(k[:i]), Hash: k[i+1:]}, true
-		}
-	}
-	return IndexRef{}, false
+	kind, hash, ok := strings.Cut(k, ":")
+	return IndexRef{Kind: customer.IdentityKind(kind), Hash: hash}, ok
 }
 
 // Child reports whether the profile carries a child's age band.
@@ -180,9 +178,6 @@ func (p *Profile) IdentifiersOf(kind customer.IdentityKind) []string {
 }
 
 func profilePK(id string) string { return "CUST#" + id }
-
-// ProfilePK is the partition key of a customer's items.
-func ProfilePK(id string) string { return profilePK(id) }
 
 const profileSK = "PROFILE"
 

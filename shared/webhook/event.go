@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"errors"
 	"time"
 )
 
@@ -53,11 +52,5 @@ type UnmappableError struct {
 }
 
 func (e *UnmappableError) Error() string { return "unmappable payload: " + e.Reason }
-
-// ErrUnmappable matches every *UnmappableError with errors.Is.
-var ErrUnmappable = errors.New("unmappable payload")
-
-// Is lets errors.Is(err, ErrUnmappable) match.
-func (e *UnmappableError) Is(target error) bool { return target == ErrUnmappable }
 
 func unmappable(reason string) error { return &UnmappableError{Reason: reason} }

@@ -18,10 +18,10 @@ import (
 // token, the user id or anything the provider answered about the person.
 var ErrLookup = errors.New("provider directory lookup")
 
-// LookupTimeout bounds a lookup when the context has no deadline, and is
+// lookupTimeout bounds a lookup when the context has no deadline, and is
 // the default client's timeout. Slack wants its answer within 3 s in all:
 // a caller in Slack's request path should pass a shorter deadline.
-const LookupTimeout = 3 * time.Second
+const lookupTimeout = 3 * time.Second
 
 // Directory looks a provider's user up through the provider's API, to
 // learn what the payload did not say (Slack and WeCom messages name the
@@ -30,7 +30,7 @@ const LookupTimeout = 3 * time.Second
 // A person looked up is remembered for lookupTTL, by token and user id: a
 // conversation's messages cost one call to the provider, not one each.
 type Directory struct {
-	HTTP         *http.Client // nil: a client with LookupTimeout that follows no redirect
+	HTTP         *http.Client // nil: a client with lookupTimeout that follows no redirect
 	SlackBaseURL string       // "" : https://slack.com
 	WeComBaseURL string       // "" : https://qyapi.weixin.qq.com
 
@@ -77,7 +77,7 @@ func (d *Directory) remembered(api, token, user string, look func() (map[string]
 }
 
 var defaultLookupClient = &http.Client{
-	Timeout:       LookupTimeout,
+	Timeout:       lookupTimeout,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
@@ -208,7 +208,7 @@ func (d *Directory) get(ctx context.Context, api, base, path string, query url.V
 	u.RawQuery = query.Encode()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, LookupTimeout)
+		ctx, cancel = context.WithTimeout(ctx, lookupTimeout)
 		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
