@@ -162,7 +162,7 @@ func TestSweepMovesWithTime(t *testing.T) {
 		t.Fatalf("a sweep with nothing due touched %d (%v)", n, err)
 	}
 	now = time.Date(2027, 5, 25, 12, 0, 0, 0, time.UTC) // last order 186 days ago
-	n, err := h.Sweep(ctx, s.NextDue) // from the due day on (every day is 32 Queries)
+	n, err := h.Sweep(ctx, s.NextDue)                   // from the due day on (every day is 32 Queries)
 	if err != nil || n == 0 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
