@@ -6,7 +6,6 @@ package stacktest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,65 +170,6 @@ func Unique(prefix string) string { return fmt.Sprintf("%s-%s", prefix, uuid.New
 // PutRaw writes a stream image as an item of the test's table (to give
 // the segmenter's sweep the profile a fixture's record describes).
 func (s *Stack) PutRaw(ctx context.Context, image map[string]events.DynamoDBAttributeValue) error {
-	item := map[string]types.AttributeValue{}
-	raw, err := json.Marshal(image)
-	if err != nil {
-		return err
-	}
-	var generic map[string]map[string]any
-	if err := json.Unmarshal(raw, &generic); err != nil {
-		return err
-	}
-	for k, v := range generic {
-		av, err := fromJSON(v)
-		if err != nil {
-			return err
-		}
-		item[k] = av
-	}
-	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item})
+	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: store.FromStreamImage(image)})
 	return err
-}
-
-// fromJSON reads DynamoDB's JSON form of a value ({"S": …}, {"M": {…}}).
-func fromJSON(v map[string]any) (types.AttributeValue, error) {
-	for t, x := range v {
-		switch t {
-		case "S":
-			return &types.AttributeValueMemberS{Value: x.(string)}, nil
-		case "N":
-			return &types.AttributeValueMemberN{Value: x.(string)}, nil
-		case "BOOL":
-			return &types.AttributeValueMemberBOOL{Value: x.(bool)}, nil
-		case "NULL":
-			return &types.AttributeValueMemberNULL{Value: true}, nil
-		case "M":
-			m := map[string]types.AttributeValue{}
-			for k, e := range x.(map[string]any) {
-				av, err := fromJSON(e.(map[string]any))
-				if err != nil {
-					return nil, err
-				}
-				m[k] = av
-			}
-			return &types.AttributeValueMemberM{Value: m}, nil
-		case "L":
-			var l []types.AttributeValue
-			for _, e := range x.([]any) {
-				av, err := fromJSON(e.(map[string]any))
-				if err != nil {
-					return nil, err
-				}
-				l = append(l, av)
-			}
-			return &types.AttributeValueMemberL{Value: l}, nil
-		case "SS":
-			var ss []string
-			for _, e := range x.([]any) {
-				ss = append(ss, e.(string))
-			}
-			return &types.AttributeValueMemberSS{Value: ss}, nil
-		}
-	}
-	return nil, fmt.Errorf("an attribute of an unsupported type: %v", v)
 }

@@ -3,7 +3,6 @@ package streams
 import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
@@ -111,52 +110,4 @@ func AttributeValue(v types.AttributeValue) events.DynamoDBAttributeValue {
 		return events.NewMapAttribute(m)
 	}
 	return events.NewNullAttribute() // an unknown member: nothing a handler could read
-}
-
-// TableImage converts an item as the DynamoDB API returns it (GetItem,
-// Query) into a stream image, for building events in tests.
-func TableImage(m map[string]ddbtypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(m))
-	for k, v := range m {
-		out[k] = TableAttributeValue(v)
-	}
-	return out
-}
-
-// TableAttributeValue converts one DynamoDB API attribute value.
-func TableAttributeValue(v ddbtypes.AttributeValue) events.DynamoDBAttributeValue {
-	switch v := v.(type) {
-	case *ddbtypes.AttributeValueMemberS:
-		return events.NewStringAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberN:
-		return events.NewNumberAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberB:
-		return events.NewBinaryAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberNULL:
-		return events.NewNullAttribute()
-	case *ddbtypes.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(v.Value)
-	case *ddbtypes.AttributeValueMemberL:
-		l := make([]events.DynamoDBAttributeValue, len(v.Value))
-		for i, e := range v.Value {
-			l[i] = TableAttributeValue(e)
-		}
-		return events.NewListAttribute(l)
-	case *ddbtypes.AttributeValueMemberM:
-		m := make(map[string]events.DynamoDBAttributeValue, len(v.Value))
-		for k, e := range v.Value {
-			m[k] = TableAttributeValue(e)
-		}
-		return events.NewMapAttribute(m)
-	}
-	return events.NewNullAttribute()
 }

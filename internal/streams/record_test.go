@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
@@ -136,22 +135,8 @@ func TestEventName(t *testing.T) {
 	}
 }
 
-func TestTableImage(t *testing.T) {
-	item := map[string]ddbtypes.AttributeValue{
-		"pk":   &ddbtypes.AttributeValueMemberS{Value: "customer#1"},
-		"s":    &ddbtypes.AttributeValueMemberS{Value: "华东"},
-		"n":    &ddbtypes.AttributeValueMemberN{Value: "1234.50"},
-		"b":    &ddbtypes.AttributeValueMemberB{Value: []byte{0, 1, 2}},
-		"bool": &ddbtypes.AttributeValueMemberBOOL{Value: true},
-		"null": &ddbtypes.AttributeValueMemberNULL{Value: true},
-		"l":    &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{&ddbtypes.AttributeValueMemberS{Value: "x"}, &ddbtypes.AttributeValueMemberN{Value: "2"}}},
-		"m":    &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"inner": &ddbtypes.AttributeValueMemberBOOL{Value: false}}},
-		"ss":   &ddbtypes.AttributeValueMemberSS{Value: []string{"a", "b"}},
-		"ns":   &ddbtypes.AttributeValueMemberNS{Value: []string{"1", "2.5"}},
-		"bs":   &ddbtypes.AttributeValueMemberBS{Value: [][]byte{{1}, {2, 3}}},
-	}
-	sameJSON(t, TableImage(item), allTypesJSON)
-	if TableImage(nil) != nil || Image(nil) != nil {
+func TestNilImage(t *testing.T) {
+	if Image(nil) != nil {
 		t.Error("a nil image must stay nil")
 	}
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/segment"
@@ -96,7 +95,7 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) (boo
 		}
 	}
 	var p store.Profile
-	if err := attributevalue.UnmarshalMap(toSDK(image), &p); err != nil {
+	if err := attributevalue.UnmarshalMap(store.FromStreamImage(image), &p); err != nil {
 		return false, fmt.Errorf("record %s: profile image: %w", r.Change.SequenceNumber, err)
 	}
 	p.CustomerID = id
@@ -210,48 +209,4 @@ func (h *Handler) Sweep(ctx context.Context, since time.Time) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// toSDK converts a Lambda stream image to SDK attribute values, checking
-// each value's type before reading it.
-func toSDK(m map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
-	out := make(map[string]types.AttributeValue, len(m))
-	for k, v := range m {
-		if av := value(v); av != nil {
-			out[k] = av
-		}
-	}
-	return out
-}
-
-func value(v events.DynamoDBAttributeValue) types.AttributeValue {
-	switch v.DataType() {
-	case events.DataTypeString:
-		return &types.AttributeValueMemberS{Value: v.String()}
-	case events.DataTypeNumber:
-		return &types.AttributeValueMemberN{Value: v.Number()}
-	case events.DataTypeBinary:
-		return &types.AttributeValueMemberB{Value: v.Binary()}
-	case events.DataTypeBoolean:
-		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
-	case events.DataTypeNull:
-		return &types.AttributeValueMemberNULL{Value: true}
-	case events.DataTypeStringSet:
-		return &types.AttributeValueMemberSS{Value: v.StringSet()}
-	case events.DataTypeNumberSet:
-		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
-	case events.DataTypeBinarySet:
-		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
-	case events.DataTypeList:
-		var l []types.AttributeValue
-		for _, e := range v.List() {
-			if av := value(e); av != nil {
-				l = append(l, av)
-			}
-		}
-		return &types.AttributeValueMemberL{Value: l}
-	case events.DataTypeMap:
-		return &types.AttributeValueMemberM{Value: toSDK(v.Map())}
-	}
-	return nil
 }

@@ -219,61 +219,52 @@ func (s *Store) SegmentMembers(ctx context.Context, name string, limit int) ([]s
 	return members, count, nil
 }
 
-// SegmentCounts returns every segment's exact member count (one Query per
-// count shard, in parallel, summed).
-func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
-	type row struct {
-		SK    string `dynamodbav:"sk"`
-		Count int64  `dynamodbav:"count"`
-	}
-	shards := make([][]row, segmentShards)
+// queryShards queries the partition pk(shard) of every shard, in
+// parallel, and returns all their items.
+func queryShards[T any](ctx context.Context, s *Store, pk func(shard int) string, what string, project ...string) ([]T, error) {
+	shards := make([][]T, segmentShards)
 	errs := make([]error, segmentShards)
 	var wg sync.WaitGroup
 	for shard := range segmentShards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			shards[shard], errs[shard] = queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(countPK(shard))), "segment counts", "sk", "count")
+			shards[shard], errs[shard] = queryAll[T](ctx, s, expression.Key(PK).Equal(expression.Value(pk(shard))), what, project...)
 		}()
 	}
 	wg.Wait()
+	return slices.Concat(shards...), errors.Join(errs...)
+}
+
+// SegmentCounts returns every segment's exact member count (one Query per
+// count shard, in parallel, summed).
+func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := queryShards[struct {
+		SK    string `dynamodbav:"sk"`
+		Count int64  `dynamodbav:"count"`
+	}](ctx, s, countPK, "segment counts", "sk", "count")
 	counts := map[string]int64{}
-	for _, rows := range shards {
-		for _, r := range rows {
-			counts[r.SK] += r.Count
-		}
+	for _, r := range rows {
+		counts[r.SK] += r.Count
 	}
 	for name, n := range counts {
 		if n == 0 {
 			delete(counts, name)
 		}
 	}
-	return counts, errors.Join(errs...)
+	return counts, err
 }
 
 // DueOn lists the customers whose segments change with time on day: the
 // day's bucket is sharded as the memberships are (one Query per shard, in
 // parallel), so no partition takes every customer's due entry.
 func (s *Store) DueOn(ctx context.Context, day string) ([]string, error) {
-	type row struct {
+	rows, err := queryShards[struct {
 		SK string `dynamodbav:"sk"`
-	}
-	shards := make([][]row, segmentShards)
-	errs := make([]error, segmentShards)
-	var wg sync.WaitGroup
-	for shard := range segmentShards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			shards[shard], errs[shard] = queryAll[row](ctx, s, expression.Key(PK).Equal(expression.Value(duePK(day, shard))), "due on "+day, "sk")
-		}()
-	}
-	wg.Wait()
+	}](ctx, s, func(shard int) string { return duePK(day, shard) }, "due on "+day, "sk")
 	var out []string
-	for _, rows := range shards {
-		for _, r := range rows {
-			out = append(out, r.SK)
-		}
+	for _, r := range rows {
+		out = append(out, r.SK)
 	}
-	return out, errors.Join(errs...)
+	return out, err
 }
