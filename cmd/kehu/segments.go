@@ -70,7 +70,7 @@ func (c *cli) reportQuality(ctx context.Context, out io.Writer) error {
 	if c.json {
 		return c.printJSON(out, q)
 	}
-	fmt.Fprintf(out, "customers %d\ncompleteness %v\nreview due %d (confirmed within policy %.0f%%)\nconsent coverage %v\nawaiting review %v\nvalue classes %v\nlifecycle %v\n",
-		q.Customers, q.Completeness, q.ReviewDue, 100*q.ConfirmedShare, q.ConsentCoverage, q.AwaitingReview, q.ValueClasses, q.Lifecycle)
+	fmt.Fprintf(out, "customers %d\ncompleteness %v\nreview due %d (confirmed within policy %.0f%%)\nconsent coverage %v\nawaiting review %v\nvalue classes %v\nlifecycle %v\nduplicates prevented %v\n",
+		q.Customers, q.Completeness, q.ReviewDue, 100*q.ConfirmedShare, q.ConsentCoverage, q.AwaitingReview, q.ValueClasses, q.Lifecycle, q.DuplicatesPrevented)
 	return nil
 }

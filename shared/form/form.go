@@ -90,6 +90,9 @@ func (d *Definition) init() error {
 	if d.Channel == "" {
 		d.Channel = "web-form"
 	}
+	if !ValidID(d.Channel) {
+		bad("channel must be lower-case letters, digits and dashes")
+	}
 	if d.Basis == "" {
 		d.Basis = consent.BasisConsent
 	}

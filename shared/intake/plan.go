@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/kehu-dev/kehu/shared/consent"
@@ -166,6 +167,14 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 	}
 	if head != nil {
 		c.CustomerID, c.PrevVersion = head.CustomerID, head.Version
+		if w.subject == "" {
+			// Found by the blind index: a duplicate customer prevented.
+			c.Matched = maps.Clone(head.Matched)
+			if c.Matched == nil {
+				c.Matched = map[string]int64{}
+			}
+			c.Matched[w.def.Channel]++
+		}
 	} else {
 		c.CustomerID, c.NewCustomer = newID, true
 	}

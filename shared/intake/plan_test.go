@@ -1,12 +1,14 @@
 package intake
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -34,7 +36,7 @@ func creator() store.Identifier {
 }
 
 func sub(trust customer.Trust, ids []store.IndexRef, fields map[string]string) write {
-	w := write{trust: trust, subID: "S", now: time.Unix(1_800_000_000, 0), facts: facts{ids: ids, age: -1},
+	w := write{def: &form.Definition{ID: "f", Channel: "web-form"}, trust: trust, subID: "S", now: time.Unix(1_800_000_000, 0), facts: facts{ids: ids, age: -1},
 		granted: []consent.Purpose{consent.Processing}, notice: "n"}
 	for _, name := range slices.Sorted(func(yield func(string) bool) {
 		for k := range fields {
@@ -69,6 +71,9 @@ func TestDecide(t *testing.T) {
 				if !c.NewCustomer || c.CustomerID != "N" || !slices.Equal(p.alsoMatched, []string{"C"}) || c.Review == nil || c.Review.Kind != store.ReviewIdentity {
 					t.Fatalf("%+v", p)
 				}
+				if c.Matched != nil {
+					t.Errorf("a new customer prevented no duplicate: %v", c.Matched)
+				}
 				if x := c.IDs[phone1.Key()]; x.Indexed || x.Confirmable || x.Verified {
 					t.Errorf("C's phone on the new customer: %+v", x)
 				}
@@ -82,6 +87,20 @@ func TestDecide(t *testing.T) {
 			func(t *testing.T, p plan) {
 				if p.commit.NewCustomer || p.commit.Fields["name"].Submission != "S" || len(p.commit.IndexPut) != 0 || p.commit.Review != nil {
 					t.Fatalf("%+v", p.commit)
+				}
+				if !maps.Equal(p.commit.Matched, map[string]int64{"web-form": 1}) {
+					t.Errorf("a returning post is a duplicate prevented: matched %v", p.commit.Matched)
+				}
+			}},
+		{"a duplicate prevented is counted on top of what the profile holds, by channel",
+			sub(customer.Asserted, []store.IndexRef{email1}, nil),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[email1.Key()] = creator()
+				p.Matched = map[string]int64{"web-form": 4, "chat": 2}
+			})},
+			func(t *testing.T, p plan) {
+				if !maps.Equal(p.commit.Matched, map[string]int64{"web-form": 5, "chat": 2}) {
+					t.Fatalf("matched %v", p.commit.Matched)
 				}
 			}},
 		{"an asserted value never replaces a confirmed one: held and reviewed",
@@ -179,6 +198,9 @@ func TestDecide(t *testing.T) {
 			func(t *testing.T, p plan) {
 				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || !x.Indexed || !x.Confirmable || x.Verified {
 					t.Fatalf("%+v", p.commit)
+				}
+				if p.commit.Matched != nil {
+					t.Errorf("a submission naming its subject prevented no duplicate: %v", p.commit.Matched)
 				}
 			}},
 	}

@@ -2,6 +2,8 @@ package segmenter
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kehu-dev/kehu/shared/metrics"
@@ -20,20 +22,24 @@ type Quality struct {
 	AwaitingReview  map[string]int64 `json:"awaiting_review"`  // identity, values
 	ValueClasses    map[string]int64 `json:"value_classes"`    // A, B, C, D
 	Lifecycle       map[string]int64 `json:"lifecycle"`        // prospect, new, active, at-risk, lapsed
+	// DuplicatesPrevented counts, by channel, the submissions the blind
+	// index matched to an existing customer instead of making a new one.
+	DuplicatesPrevented map[string]int64 `json:"duplicates_prevented"`
 }
 
 // Report computes the quality figures.
 func Report(ctx context.Context, st *store.Store) (*Quality, error) {
-	counts, err := st.SegmentCounts(ctx)
+	all, err := st.Counts(ctx)
 	if err != nil {
 		return nil, err
 	}
+	counts := all.Segments
 	reviews, err := st.ReviewKinds(ctx)
 	if err != nil {
 		return nil, err
 	}
 	q := &Quality{Completeness: map[string]int64{}, ConsentCoverage: map[string]int64{}, AwaitingReview: reviews,
-		ValueClasses: map[string]int64{}, Lifecycle: map[string]int64{}}
+		ValueClasses: map[string]int64{}, Lifecycle: map[string]int64{}, DuplicatesPrevented: all.Matched}
 	for name, n := range counts {
 		kind, value, _ := strings.Cut(name, ":")
 		switch kind {
@@ -69,4 +75,8 @@ func (q *Quality) Emit(m *metrics.Emitter) {
 		metrics.Count{Name: "Contactable", Value: float64(q.ConsentCoverage["contactable"])},
 		metrics.Count{Name: "IdentityReviews", Value: float64(q.AwaitingReview["identity"])},
 		metrics.Count{Name: "ValueReviews", Value: float64(q.AwaitingReview["values"])})
+	for _, ch := range slices.Sorted(maps.Keys(q.DuplicatesPrevented)) {
+		m.Emit(map[string]string{"report": "quality", "channel": ch},
+			metrics.Count{Name: "DuplicatesPrevented", Value: float64(q.DuplicatesPrevented[ch])})
+	}
 }

@@ -88,7 +88,7 @@ func (h *Handler) record(ctx context.Context, r events.DynamoDBEventRecord) (boo
 	}
 	// The profile's map attributes, checked before they are read: DynamoDB
 	// Local's stream reports an empty map as another type; empty is absent.
-	for _, m := range []string{"general", "consent", "src", "ids", "trade_months"} {
+	for _, m := range []string{"general", "consent", "src", "ids", "trade_months", "matched"} {
 		if v, ok := image[m]; ok && v.DataType() != events.DataTypeMap {
 			image = maps.Clone(image)
 			delete(image, m)
@@ -116,7 +116,7 @@ func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bo
 			return false, store.ErrStale
 		}
 		now := h.now()
-		next := store.SegmentState{Version: p.Version, Removed: removed}
+		next := store.SegmentState{Version: p.Version, Removed: removed, Matched: p.Matched}
 		if !removed {
 			next.Segments, next.NextDue = segment.Evaluate(Rules(p), now, h.Thresholds)
 		}

@@ -102,6 +102,16 @@ func TestEventsReplayed(t *testing.T) {
 	if before["marketable"] != 0 || before["value:B"] != 1 {
 		t.Fatalf("counts %v", before)
 	}
+	matched := func() map[string]int64 {
+		c, err := st.Store.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Matched
+	}
+	if m := matched(); !maps.Equal(m, map[string]int64{"orders": 2}) {
+		t.Fatalf("duplicates prevented after redelivery: %v", m)
+	}
 	handle("remove.json")
 	if s := segs(customerA); len(s) != 0 {
 		t.Fatalf("a removed profile is in %v", s)
@@ -117,6 +127,9 @@ func TestEventsReplayed(t *testing.T) {
 	if c := counts(); len(c) != 0 {
 		t.Fatalf("counts after every removal: %v", c)
 	}
+	if m := matched(); !maps.Equal(m, map[string]int64{"orders": 2}) {
+		t.Fatalf("duplicates prevented are history, kept through a removal: %v", m)
+	}
 	resp := handle("poison.json")
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "333300000000000000000002" {
 		t.Fatalf("poison batch: %+v", resp)
@@ -125,14 +138,19 @@ func TestEventsReplayed(t *testing.T) {
 		t.Fatalf("the rest of the poison batch was not processed: %v", c)
 	}
 	q, err := segmenter.Report(ctx, st.Store)
-	if err != nil || q.Customers != 2 || q.ConsentCoverage["marketable"] != 1 || q.Lifecycle["prospect"] != 2 {
+	if err != nil || q.Customers != 2 || q.ConsentCoverage["marketable"] != 1 || q.Lifecycle["prospect"] != 2 || q.DuplicatesPrevented["orders"] != 2 {
 		t.Fatalf("quality %+v %v", q, err)
 	}
 	var emf bytes.Buffer
 	q.Emit(metrics.New(&emf, "sweep"))
 	var line map[string]any
-	if err := json.Unmarshal(emf.Bytes(), &line); err != nil || line["Customers"] != 2.0 || line["Marketable"] != 1.0 {
+	lines := bytes.Split(bytes.TrimSpace(emf.Bytes()), []byte("\n"))
+	if err := json.Unmarshal(lines[0], &line); err != nil || line["Customers"] != 2.0 || line["Marketable"] != 1.0 {
 		t.Fatalf("EMF line %s %v", emf.String(), err)
+	}
+	var dup map[string]any
+	if err := json.Unmarshal(lines[len(lines)-1], &dup); err != nil || dup["channel"] != "orders" || dup["DuplicatesPrevented"] != 2.0 {
+		t.Fatalf("duplicates prevented EMF line %s %v", lines[len(lines)-1], err)
 	}
 }
 
@@ -179,6 +197,7 @@ func TestSweepMovesWithTime(t *testing.T) {
 	}
 	img["version"] = events.NewNumberAttribute(strconv.Itoa(v + 1))
 	img["general"] = events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"region": events.NewStringAttribute("东北")})
+	img["matched"] = events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"orders": events.NewNumberAttribute("3")})
 	if err := st.PutRaw(ctx, img); err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +209,10 @@ func TestSweepMovesWithTime(t *testing.T) {
 	s, _ = st.Store.SegmentsOf(ctx, customerA)
 	if s.Version != int64(v+1) || !slices.Contains(s.Segments, "region:东北") {
 		t.Fatalf("a profile without its stream record: state %+v, want version %d in region:东北", s, v+1)
+	}
+	// Its matched submission is counted, once, from the profile read.
+	if c, err := st.Store.Counts(ctx); err != nil || c.Matched["orders"] != 3 {
+		t.Fatalf("duplicates prevented after the sweep applied a lost record: %+v %v", c, err)
 	}
 }
 

@@ -54,6 +54,11 @@ type Commit struct {
 	Order *OrderChange
 	Head  *Profile
 
+	// Matched, when set, is the profile's new count of matched
+	// submissions by channel (Profile.Matched): the blind index matched
+	// this one to an existing customer.
+	Matched map[string]int64
+
 	// StaleIndexOwners are customers whose profiles no longer exist
 	// (erased): index entries pointing to them may be taken over.
 	StaleIndexOwners []string
@@ -208,6 +213,11 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	}
 	if c.Confirmed {
 		up = up.Set(expression.Name("confirmed_at"), expression.Value(c.At.Unix()))
+	}
+	if c.Matched != nil {
+		// The whole (small) map, computed from the version read: the
+		// version condition keeps it from losing a count.
+		up = up.Set(expression.Name("matched"), expression.Value(c.Matched))
 	}
 	if c.AgeBand != "" {
 		up = up.Set(expression.Name("age_band"), expression.Value(c.AgeBand))

@@ -124,6 +124,12 @@ type Profile struct {
 	TradeMonths  map[string]Decimal `dynamodbav:"trade_months,omitempty"` // "2006-01" → that month's net total
 	FirstTradeAt *time.Time         `dynamodbav:"first_trade_at,unixtime,omitempty"`
 	LastTradeAt  *time.Time         `dynamodbav:"last_trade_at,unixtime,omitempty"`
+
+	// Matched counts, by channel, the submissions the blind index matched
+	// to this customer rather than making a new one: each is a duplicate
+	// customer prevented (the quality report's figure, kept exact by the
+	// segmenter from this map).
+	Matched map[string]int64 `dynamodbav:"matched,omitempty"`
 }
 
 // FieldRef points to the ledger entry whose value of a field is current.
@@ -186,7 +192,7 @@ const profileSK = "PROFILE"
 // consent state. None of it is personal data.
 func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
 	var p Profile
-	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent", "trade_count", "trade_months", "first_trade_at", "last_trade_at"); err != nil {
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent", "trade_count", "trade_months", "first_trade_at", "last_trade_at", "matched"); err != nil {
 		return nil, err
 	}
 	p.CustomerID = id

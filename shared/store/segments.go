@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,11 @@ type SegmentState struct {
 	Segments []string  `dynamodbav:"segments,stringset,omitempty"`
 	Removed  bool      `dynamodbav:"removed,omitempty"` // the profile is gone: nothing brings it back
 	NextDue  time.Time `dynamodbav:"next_due,unixtime,omitempty"`
+	// Matched is the profile's count of matched submissions by channel
+	// (Profile.Matched) as last counted: a newer image adds the difference
+	// to the duplicates-prevented counts, so a redelivered, skipped or
+	// out-of-order record counts each duplicate exactly once.
+	Matched map[string]int64 `dynamodbav:"matched,omitempty"`
 }
 
 const segmentStateSK = "SEGMENTS"
@@ -60,6 +67,10 @@ func shardOf(customerID string) int {
 
 func memberPK(name string, shard int) string { return "SEG#" + name + "#" + strconv.Itoa(shard) }
 func countPK(shard int) string               { return "SEGCOUNT#" + strconv.Itoa(shard) }
+
+// matchedSK names a channel's duplicates-prevented count beside the
+// segment counts ('#' begins no segment name).
+func matchedSK(channel string) string { return "#matched:" + channel }
 func duePK(day string, shard int) string     { return "SEGDUE#" + day + "#" + strconv.Itoa(shard) }
 
 // DueDay is the sweep's daily bucket of a time.
@@ -94,7 +105,7 @@ func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *Segm
 	}
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}})
-	count := func(name string, delta int) (types.TransactWriteItem, error) {
+	count := func(name string, delta int64) (types.TransactWriteItem, error) {
 		e, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("count"), expression.Value(delta)).
 			Set(expression.Name("entity"), expression.Value("segment-count"))).Build()
 		if err != nil {
@@ -126,6 +137,15 @@ func (s *Store) ApplySegments(ctx context.Context, customerID string, prev *Segm
 			return err
 		}
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(memberPK(name, shard), customerID)}}, c)
+	}
+	for _, ch := range slices.Sorted(maps.Keys(next.Matched)) {
+		if d := next.Matched[ch] - prev.Matched[ch]; d > 0 {
+			c, err := count(matchedSK(ch), d)
+			if err != nil {
+				return err
+			}
+			items = append(items, c)
+		}
 	}
 	oldDay, newDay := "", ""
 	if !prev.NextDue.IsZero() {
@@ -236,23 +256,38 @@ func queryShards[T any](ctx context.Context, s *Store, pk func(shard int) string
 	return slices.Concat(shards...), errors.Join(errs...)
 }
 
-// SegmentCounts returns every segment's exact member count (one Query per
-// count shard, in parallel, summed).
-func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
+// Counts are the exact figures the segmenter keeps.
+type Counts struct {
+	Segments map[string]int64 // members by segment (none empty)
+	Matched  map[string]int64 // duplicates prevented by channel
+}
+
+// Counts returns every segment's exact member count and the duplicates
+// prevented by channel (one Query per count shard, in parallel, summed).
+func (s *Store) Counts(ctx context.Context) (*Counts, error) {
 	rows, err := queryShards[struct {
 		SK    string `dynamodbav:"sk"`
 		Count int64  `dynamodbav:"count"`
 	}](ctx, s, countPK, "segment counts", "sk", "count")
-	counts := map[string]int64{}
+	c := &Counts{Segments: map[string]int64{}, Matched: map[string]int64{}}
 	for _, r := range rows {
-		counts[r.SK] += r.Count
-	}
-	for name, n := range counts {
-		if n == 0 {
-			delete(counts, name)
+		if ch, ok := strings.CutPrefix(r.SK, matchedSK("")); ok {
+			c.Matched[ch] += r.Count
+		} else {
+			c.Segments[r.SK] += r.Count
 		}
 	}
-	return counts, err
+	maps.DeleteFunc(c.Segments, func(_ string, n int64) bool { return n == 0 })
+	return c, err
+}
+
+// SegmentCounts returns every segment's exact member count.
+func (s *Store) SegmentCounts(ctx context.Context) (map[string]int64, error) {
+	c, err := s.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Segments, nil
 }
 
 // DueOn lists the customers whose segments change with time on day: the
