@@ -69,14 +69,52 @@ func ValidID(id string) bool { return formID.MatchString(id) }
 
 // Parse reads and checks a definition. Unknown JSON keys are errors.
 func Parse(data []byte) (*Definition, error) {
+	return parse(data, nil)
+}
+
+// ParseSurvey reads and checks an update survey's definition: a form whose
+// fields are the ones a customer is asked to confirm or correct (none
+// required: "confirm as is" sends none), answered only through a signed
+// link, so it has no origins, redirect, honeypot or idempotency field. Its
+// channel defaults to "survey" and its basis to "service-request" (the
+// person's own correction of their data, PIPL Art. 46).
+func ParseSurvey(data []byte) (*Definition, error) {
+	return parse(data, func(d *Definition) []string {
+		var probs []string
+		if d.Channel == "" {
+			d.Channel = "survey"
+		}
+		if d.Basis == "" {
+			d.Basis = consent.BasisServiceRequest
+		}
+		for _, f := range d.Fields {
+			if f.Required {
+				probs = append(probs, fmt.Sprintf("survey field %q cannot be required: confirming as is sends no value", f.Name))
+			}
+		}
+		if len(d.RequireOneOf) > 0 || len(d.AllowedOrigins) > 0 || d.RedirectURL != "" || d.Honeypot != "" || d.IdempotencyField != "" {
+			probs = append(probs, "a survey is answered through its signed link only: no require_one_of, allowed_origins, redirect_url, honeypot or idempotency_field")
+		}
+		return probs
+	})
+}
+
+func parse(data []byte, extra func(*Definition) []string) (*Definition, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var d Definition
 	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidDefinition, err)
 	}
+	var probs []string
+	if extra != nil {
+		probs = extra(&d)
+	}
 	if err := d.init(); err != nil {
 		return nil, err
+	}
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidDefinition, strings.Join(probs, "; "))
 	}
 	return &d, nil
 }

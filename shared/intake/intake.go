@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ type Store interface {
 	Commit(ctx context.Context, c store.Commit) error
 	PutQuarantine(ctx context.Context, q store.Quarantined, d store.Delivery, keys []store.DataKey) error
 	Order(ctx context.Context, key string) (*store.OrderRecord, error)
+	Withdraw(ctx context.Context, w store.Withdrawal) error
+	Verify(ctx context.Context, v store.Verification) error
 }
 
 // Sealer encrypts one value for its tier.
@@ -99,6 +102,16 @@ type Submission struct {
 	// Order, for an order event: recorded once per order and added to (or,
 	// refunded, taken back from) the customer's trade aggregates.
 	Order *store.OrderChange
+
+	// Link, for an answer through a single-use signed link: marked used in
+	// the same transaction (store.ErrLinkUsed if it was).
+	Link *store.LinkUse
+	// Withdraw, for a proven submission: purposes the person withdrew
+	// (an update survey's unticked consent).
+	Withdraw []consent.Purpose
+	// Confirm, for a proven submission: fields the person confirmed as
+	// they are on file (those present are marked confirmed now).
+	Confirm []string
 }
 
 // Interaction is one message between a person and the company.
@@ -269,7 +282,16 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 
 	w := write{def: def, trust: trust, subject: sub.Subject, basis: req.Basis, req: req, needs: needs, grant: sub.Consent,
 		values: values, granted: granted, notice: sub.Consent.Notice, subID: s.NewSubID(), now: now,
-		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent), interaction: sub.Interaction, delivery: sub.Delivery, order: sub.Order}
+		proof: s.Index.Proof(sub.ClientIP, sub.UserAgent), interaction: sub.Interaction, delivery: sub.Delivery, order: sub.Order,
+		link: sub.Link}
+	if trust == customer.Proven {
+		w.confirm = sub.Confirm
+		for _, p := range sub.Withdraw {
+			if p.Valid() && !slices.Contains(granted, p) && !slices.Contains(w.withdraw, p) {
+				w.withdraw = append(w.withdraw, p)
+			}
+		}
+	}
 	w.facts = s.facts(values, &w)
 
 	if sub.IdempotencyKeySent || key != "" {
@@ -337,6 +359,9 @@ type write struct {
 	delivery    string
 	order       *store.OrderChange
 	token       string
+	link        *store.LinkUse
+	withdraw    []consent.Purpose
+	confirm     []string
 }
 
 // canonical is the request's content for its idempotency hash: the same
@@ -371,7 +396,8 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	}
 	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: action, Basis: w.basis, Trust: w.trust,
 		Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
-		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields}
+		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields, Withdrawn: w.withdraw, Confirmed: p.confirmed}
+	c.Link = w.link
 	keys := newKeys{}
 	seal := func(attribute string, tier customer.Tier, plaintext string) ([]byte, error) {
 		return s.seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: store.ValueAttribute(w.subID, attribute), Tier: tier},

@@ -53,6 +53,7 @@ type plan struct {
 	child       bool
 	alsoMatched []string
 	heldFields  []string
+	confirmed   []string // fields confirmed as they are on file
 }
 
 // plan reads what the rules need (the blind index, the profiles it points
@@ -236,6 +237,24 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 		c.Fields[f.name] = store.FieldRef{Submission: w.subID, Trust: w.trust, Fingerprint: fp}
 	}
 
+	// Fields the person confirmed as they are (a proven answer): marked
+	// confirmed now, with the person's trust, unless this submission
+	// brought a value of its own for them.
+	if head != nil && w.trust == customer.Proven {
+		for _, name := range w.confirm {
+			cur, has := head.Fields[name]
+			if _, brought := c.Fields[name]; !has || brought || slices.Contains(p.heldFields, name) || slices.Contains(p.confirmed, name) {
+				continue
+			}
+			if cur.Trust != customer.Trusted {
+				cur.Trust = customer.Proven
+			}
+			cur.ConfirmedAt = w.now.Unix()
+			c.Fields[name] = cur
+			p.confirmed = append(p.confirmed, name)
+		}
+	}
+
 	// Age band: any applied birthday under 14, or touching a child
 	// customer, makes (or keeps) the customer a child; only a trusted
 	// system's birthday of 14 or over lifts it.
@@ -265,6 +284,9 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 			}
 		}
 		c.Consent[pp] = consent.State{Granted: true, Notice: w.notice, At: w.now, Trust: string(w.trust)}
+	}
+	for _, pp := range w.withdraw {
+		c.Consent[pp] = consent.State{Granted: false, Notice: w.notice, At: w.now, Trust: string(w.trust)}
 	}
 
 	switch {

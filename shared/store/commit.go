@@ -54,6 +54,9 @@ type Commit struct {
 	Order *OrderChange
 	Head  *Profile
 
+	// Link, when set, marks a single-use link used: ErrLinkUsed if it was.
+	Link *LinkUse
+
 	// Matched, when set, is the profile's new count of matched
 	// submissions by channel (Profile.Matched): the blind index matched
 	// this one to an existing customer.
@@ -119,6 +122,13 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 			return err
 		}
 	}
+	link := -1
+	if c.Link != nil {
+		link = len(items)
+		if err := add(s.linkUsePut(*c.Link, c.At)); err != nil {
+			return err
+		}
+	}
 	delivery := -1
 	if c.Delivery != nil {
 		delivery = len(items)
@@ -146,6 +156,9 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 		token = entry.SubmissionID
 	}
 	err := s.transact(ctx, items, token, "commit submission "+entry.SubmissionID)
+	if failed := cancelled(err); link >= 0 && slices.Contains(failed, link) {
+		return fmt.Errorf("commit submission %s: %w", entry.SubmissionID, ErrLinkUsed)
+	}
 	if failed := cancelled(err); (delivery >= 0 && slices.Contains(failed, delivery)) || (order >= 0 && slices.Contains(failed, order)) {
 		return fmt.Errorf("commit submission %s: %w", entry.SubmissionID, ErrDuplicate)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -25,36 +26,67 @@ type formItem struct {
 
 // PutForm stores a definition (the JSON document it was parsed from).
 func (s *Store) PutForm(ctx context.Context, def *form.Definition, doc []byte, now time.Time) error {
-	item, err := attributevalue.MarshalMap(formItem{PK: formPK, SK: def.ID, Entity: "form", Definition: string(doc), UpdatedAt: now.UTC()})
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
-		return fmt.Errorf("put form %s: %w", def.ID, classify(err))
-	}
-	return nil
+	return s.putDefinition(ctx, formPK, def, doc, now)
 }
 
 // Form returns a form definition, or ErrNotFound.
 func (s *Store) Form(ctx context.Context, id string) (*form.Definition, error) {
-	var it formItem
-	if err := s.get(ctx, formPK, id, &it); err != nil {
-		return nil, err
-	}
-	return form.Parse([]byte(it.Definition))
+	return s.definition(ctx, formPK, id, form.Parse)
 }
 
 // Forms lists every form definition.
 func (s *Store) Forms(ctx context.Context) ([]*form.Definition, error) {
-	items, err := queryAll[formItem](ctx, s, expression.Key(PK).Equal(expression.Value(formPK)), "list forms")
+	return s.definitions(ctx, formPK, form.Parse)
+}
+
+// Surveys (kehu's own update surveys) are definitions like forms, in a
+// partition of their own: no form post can answer one.
+const surveyPK = "SURVEY"
+
+// PutSurvey stores a survey definition (the JSON document it was parsed from).
+func (s *Store) PutSurvey(ctx context.Context, def *form.Definition, doc []byte, now time.Time) error {
+	return s.putDefinition(ctx, surveyPK, def, doc, now)
+}
+
+// Survey returns a survey definition, or ErrNotFound.
+func (s *Store) Survey(ctx context.Context, id string) (*form.Definition, error) {
+	return s.definition(ctx, surveyPK, id, form.ParseSurvey)
+}
+
+// Surveys lists every survey definition.
+func (s *Store) Surveys(ctx context.Context) ([]*form.Definition, error) {
+	return s.definitions(ctx, surveyPK, form.ParseSurvey)
+}
+
+func (s *Store) putDefinition(ctx context.Context, pk string, def *form.Definition, doc []byte, now time.Time) error {
+	item, err := attributevalue.MarshalMap(formItem{PK: pk, SK: def.ID, Entity: strings.ToLower(pk), Definition: string(doc), UpdatedAt: now.UTC()})
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("put %s %s: %w", strings.ToLower(pk), def.ID, classify(err))
+	}
+	return nil
+}
+
+func (s *Store) definition(ctx context.Context, pk, id string, parse func([]byte) (*form.Definition, error)) (*form.Definition, error) {
+	var it formItem
+	if err := s.get(ctx, pk, id, &it); err != nil {
+		return nil, err
+	}
+	return parse([]byte(it.Definition))
+}
+
+func (s *Store) definitions(ctx context.Context, pk string, parse func([]byte) (*form.Definition, error)) ([]*form.Definition, error) {
+	items, err := queryAll[formItem](ctx, s, expression.Key(PK).Equal(expression.Value(pk)), "list "+strings.ToLower(pk))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*form.Definition, 0, len(items))
 	for _, it := range items {
-		def, err := form.Parse([]byte(it.Definition))
+		def, err := parse([]byte(it.Definition))
 		if err != nil {
-			return nil, fmt.Errorf("form %s: %w", it.SK, err)
+			return nil, fmt.Errorf("%s %s: %w", strings.ToLower(pk), it.SK, err)
 		}
 		out = append(out, def)
 	}
@@ -65,6 +97,7 @@ const (
 	configPK     = "CONFIG"
 	blindIndexSK = "BLIND_INDEX_SECRET"
 	intakeKeysSK = "INTAKE_KEYS"
+	linkSecretSK = "LINK_SECRET"
 )
 
 type secretItem struct {
@@ -120,4 +153,18 @@ func (s *Store) IntakeKeys(ctx context.Context) ([]byte, error) {
 // PutIntakeKeys stores the wrapped intake keys once; ErrConflict if there.
 func (s *Store) PutIntakeKeys(ctx context.Context, wrapped []byte, keyID string, now time.Time) error {
 	return s.putSecret(ctx, intakeKeysSK, wrapped, keyID, now)
+}
+
+// LinkSecret returns the KMS-wrapped link-signing secret, or ErrNotFound.
+func (s *Store) LinkSecret(ctx context.Context) ([]byte, error) {
+	var it secretItem
+	if err := s.get(ctx, configPK, linkSecretSK, &it); err != nil {
+		return nil, err
+	}
+	return it.Wrapped, nil
+}
+
+// PutLinkSecret stores the wrapped link secret once; ErrConflict if there.
+func (s *Store) PutLinkSecret(ctx context.Context, wrapped []byte, keyID string, now time.Time) error {
+	return s.putSecret(ctx, linkSecretSK, wrapped, keyID, now)
 }

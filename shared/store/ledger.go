@@ -51,6 +51,13 @@ type LedgerEntry struct {
 	NewCustomer    bool     `dynamodbav:"new_customer,omitempty" json:"new_customer,omitempty"`
 	IdentityReview []string `dynamodbav:"identity_review,omitempty" json:"identity_review,omitempty"` // other customers its identifiers point to
 	Held           []string `dynamodbav:"held,omitempty" json:"held,omitempty"`                       // fields not applied: they disagree with confirmed values
+	// Withdrawn: purposes this submission withdrew (an update survey's
+	// unticked consent), beside those it granted.
+	Withdrawn []consent.Purpose `dynamodbav:"withdrawn,omitempty" json:"withdrawn,omitempty"`
+	// Confirmed: fields the customer confirmed as they are on file.
+	Confirmed []string `dynamodbav:"confirmed,omitempty" json:"confirmed,omitempty"`
+	// Verified: the identifier a click on a link confirmed (its key).
+	Verified string `dynamodbav:"verified,omitempty" json:"verified,omitempty"`
 
 	// Interaction, for a message from a chat tool: its text is sealed (AAD
 	// ValueAttribute(submission, InteractionText)).
