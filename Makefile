@@ -1,5 +1,5 @@
 # kehu — the two commands a newcomer needs:
-#   make run    the whole system locally (DynamoDB Local, local KMS, gateway on :3000)
+#   make run    the whole system locally (DynamoDB Local, local KMS, Mailpit, gateway on :3000)
 #   make test   every test, starting and stopping the local servers itself
 SHELL := /bin/bash
 GO    ?= go
@@ -12,7 +12,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-deps: node_modules/.installed ## Go modules and DynamoDB Local
+# Mailpit, the local mail catcher (make run, make test): built from the Go module proxy.
+MAILPIT_VERSION := v1.27.11
+bin/.mailpit-$(MAILPIT_VERSION):
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+	@touch $@
+
+deps: node_modules/.installed bin/.mailpit-$(MAILPIT_VERSION) ## Go modules, DynamoDB Local and Mailpit
 	$(GO) mod download
 
 run: deps ## start everything locally; Ctrl-C stops it all

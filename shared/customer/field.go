@@ -78,6 +78,8 @@ var catalogue = map[string]Spec{
 	"company_nature": {Kind: KindText, Tier: General, MaxLen: 100},
 	"customer_type":  {Kind: KindText, Tier: General, MaxLen: 100},
 	"company_size":   {Kind: KindText, Tier: General, MaxLen: 50},
+	// the language the customer reads kehu's emails and pages in (zh-CN, en)
+	"locale": {Kind: KindText, Tier: General, MaxLen: 16},
 }
 
 func init() {

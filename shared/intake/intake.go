@@ -396,7 +396,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 	}
 	c.Entry = store.LedgerEntry{SubmissionID: w.subID, Action: action, Basis: w.basis, Trust: w.trust,
 		Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
-		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields, Withdrawn: w.withdraw, Confirmed: p.confirmed}
+		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields, Withdrawn: p.withdrawn, Confirmed: p.confirmed}
 	c.Link = w.link
 	keys := newKeys{}
 	seal := func(attribute string, tier customer.Tier, plaintext string) ([]byte, error) {

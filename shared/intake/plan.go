@@ -53,7 +53,8 @@ type plan struct {
 	child       bool
 	alsoMatched []string
 	heldFields  []string
-	confirmed   []string // fields confirmed as they are on file
+	confirmed   []string          // fields confirmed as they are on file
+	withdrawn   []consent.Purpose // purposes withdrawn
 }
 
 // plan reads what the rules need (the blind index, the profiles it points
@@ -286,7 +287,10 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 		c.Consent[pp] = consent.State{Granted: true, Notice: w.notice, At: w.now, Trust: string(w.trust)}
 	}
 	for _, pp := range w.withdraw {
-		c.Consent[pp] = consent.State{Granted: false, Notice: w.notice, At: w.now, Trust: string(w.trust)}
+		if head != nil && head.Consent[pp].Granted {
+			c.Consent[pp] = consent.State{Granted: false, Notice: w.notice, At: w.now, Trust: string(w.trust)}
+			p.withdrawn = append(p.withdrawn, pp)
+		}
 	}
 
 	switch {

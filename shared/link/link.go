@@ -10,7 +10,8 @@
 // marked in the same transaction as what they do).
 //
 // The format is "k1." + base64url(claims JSON) + "." + base64url(MAC), the
-// MAC over everything before the last dot. Standard library only.
+// MAC over everything before the last dot. The tokens are standard library
+// only; keys.go unwraps the secret with KMS.
 package link
 
 import (

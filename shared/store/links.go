@@ -178,7 +178,7 @@ type SendRecord struct {
 	Outcome     string     `dynamodbav:"outcome,omitempty"`
 	SentAt      *time.Time `dynamodbav:"sent_at,unixtime,omitempty"`
 	RequestedAt *time.Time `dynamodbav:"requested_at,unixtime,omitempty"` // an operator asked for a survey now
-	Subject     string     `dynamodbav:"subject,omitempty"`              // confirm: the identifier's submission
+	Subject     string     `dynamodbav:"subject,omitempty"`               // confirm: the identifier's submission
 }
 
 func sendSK(kind, subject string) string {

@@ -117,6 +117,9 @@ type Profile struct {
 	IDs         map[string]Identifier             `dynamodbav:"ids"`
 	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
 	AgeBand     string                            `dynamodbav:"age_band,omitempty"`
+	// Restricted: processing is restricted (PIPL Art. 44, GDPR Art. 18):
+	// the profile is kept but gets no email.
+	Restricted bool `dynamodbav:"restricted,omitempty"`
 
 	// Trade aggregates (general tier), from order events: exact decimals.
 	TradeCount   int64              `dynamodbav:"trade_count,omitempty"`

@@ -70,8 +70,8 @@ func countPK(shard int) string               { return "SEGCOUNT#" + strconv.Itoa
 
 // matchedSK names a channel's duplicates-prevented count beside the
 // segment counts ('#' begins no segment name).
-func matchedSK(channel string) string { return "#matched:" + channel }
-func duePK(day string, shard int) string     { return "SEGDUE#" + day + "#" + strconv.Itoa(shard) }
+func matchedSK(channel string) string    { return "#matched:" + channel }
+func duePK(day string, shard int) string { return "SEGDUE#" + day + "#" + strconv.Itoa(shard) }
 
 // DueDay is the sweep's daily bucket of a time.
 func DueDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }

@@ -1,0 +1,101 @@
+package sender
+
+import (
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+type emailData struct {
+	Kind        string
+	Langs       []string
+	Action      string // the survey or confirmation link
+	Unsubscribe string // the one-click withdrawal of contact
+	Fields      []string
+	MaskedEmail string
+	MaskedPhone string
+	HasPhone    bool
+	Expires     string
+}
+
+func (d emailData) Confirm() bool { return d.Kind == store.SendConfirm }
+
+// The copy, per language. Shared by the text and HTML templates.
+const body = `{{define "zh"}}{{if .Confirm}}请确认这是您的邮箱地址：{{.MaskedEmail}}
+我们只会在您确认后，向这个地址发送更新资料的邀请和与您的请求有关的消息（用途：联系）。
+确认：{{.Action}}
+如果这不是您，请忽略本邮件；不会有任何变化。{{else}}请确认或更正我们保存的您的资料。
+我们保存的联系方式：邮箱 {{.MaskedEmail}}{{if .HasPhone}}，电话 {{.MaskedPhone}}{{end}}
+我们保存的项目：{{range $i, $f := .Fields}}{{if $i}}、{{end}}{{$f}}{{end}}
+用途：回复您的请求、为您提供服务，并保持资料准确（联系用途）。
+确认或更正：{{.Action}} （{{.Expires}} 前有效，仅可使用一次）{{end}}
+不想再收到此类邮件？一键撤回“联系”同意：{{.Unsubscribe}}{{end}}
+{{define "en"}}{{if .Confirm}}Please confirm that this is your email address: {{.MaskedEmail}}
+Only once you confirm will we send this address invitations to update your details and messages about your requests (purpose: contact).
+Confirm: {{.Action}}
+If this was not you, ignore this email; nothing will change.{{else}}Please confirm or correct the details we hold about you.
+Contact details on file: email {{.MaskedEmail}}{{if .HasPhone}}, phone {{.MaskedPhone}}{{end}}
+What we hold: {{range $i, $f := .Fields}}{{if $i}}, {{end}}{{$f}}{{end}}
+What for: answering your requests, serving you, and keeping your details accurate (purpose: contact).
+Confirm or correct: {{.Action}} (works until {{.Expires}}, once)
+{{end}}
+No more emails like this? Withdraw your consent to contact in one click: {{.Unsubscribe}}{{end}}`
+
+var (
+	textT = texttemplate.Must(texttemplate.New("text").Parse(body +
+		`{{define "email"}}{{range $i, $l := .Langs}}{{if $i}}
+
+——
+
+{{end}}{{if eq $l "zh"}}{{template "zh" $}}{{else}}{{template "en" $}}{{end}}{{end}}
+{{end}}`))
+	htmlT = htmltemplate.Must(htmltemplate.New("html").Parse(`{{define "email"}}<!doctype html>
+<html><head><meta charset="utf-8"></head><body>
+{{range $i, $l := .Langs}}{{if $i}}<hr>{{end}}<div lang="{{if eq $l "zh"}}zh-CN{{else}}en{{end}}">
+{{if eq $l "zh"}}{{if $.Confirm}}<p>请确认这是您的邮箱地址：{{$.MaskedEmail}}</p>
+<p>我们只会在您确认后，向这个地址发送更新资料的邀请和与您的请求有关的消息（用途：联系）。</p>
+<p><a href="{{$.Action}}">确认我的邮箱</a></p><p>如果这不是您，请忽略本邮件；不会有任何变化。</p>
+{{else}}<p>请确认或更正我们保存的您的资料。</p>
+<p>我们保存的联系方式：邮箱 {{$.MaskedEmail}}{{if $.HasPhone}}，电话 {{$.MaskedPhone}}{{end}}</p>
+<p>我们保存的项目：{{range $j, $f := $.Fields}}{{if $j}}、{{end}}{{$f}}{{end}}</p>
+<p>用途：回复您的请求、为您提供服务，并保持资料准确（联系用途）。</p>
+<p><a href="{{$.Action}}">确认或更正我的资料</a>（{{$.Expires}} 前有效，仅可使用一次）</p>{{end}}
+<p><small><a href="{{$.Unsubscribe}}">不想再收到此类邮件？一键撤回“联系”同意</a></small></p>
+{{else}}{{if $.Confirm}}<p>Please confirm that this is your email address: {{$.MaskedEmail}}</p>
+<p>Only once you confirm will we send this address invitations to update your details and messages about your requests (purpose: contact).</p>
+<p><a href="{{$.Action}}">Confirm my address</a></p><p>If this was not you, ignore this email; nothing will change.</p>
+{{else}}<p>Please confirm or correct the details we hold about you.</p>
+<p>Contact details on file: email {{$.MaskedEmail}}{{if $.HasPhone}}, phone {{$.MaskedPhone}}{{end}}</p>
+<p>What we hold: {{range $j, $f := $.Fields}}{{if $j}}, {{end}}{{$f}}{{end}}</p>
+<p>What for: answering your requests, serving you, and keeping your details accurate (purpose: contact).</p>
+<p><a href="{{$.Action}}">Confirm or correct my details</a> (works until {{$.Expires}}, once)</p>{{end}}
+<p><small><a href="{{$.Unsubscribe}}">No more emails like this? Withdraw your consent to contact in one click</a></small></p>
+{{end}}</div>{{end}}
+</body></html>
+{{end}}`))
+)
+
+func render(d emailData) (text, html, subject string, err error) {
+	var t, h strings.Builder
+	if err := textT.ExecuteTemplate(&t, "email", d); err != nil {
+		return "", "", "", err
+	}
+	if err := htmlT.ExecuteTemplate(&h, "email", d); err != nil {
+		return "", "", "", err
+	}
+	subjects := map[string][2]string{ // [zh, en]
+		store.SendSurvey:  {"请确认您的资料", "Please confirm your details"},
+		store.SendConfirm: {"请确认您的邮箱地址", "Please confirm your email address"},
+	}[d.Kind]
+	var parts []string
+	for _, l := range d.Langs {
+		if l == "zh" {
+			parts = append(parts, subjects[0])
+		} else {
+			parts = append(parts, subjects[1])
+		}
+	}
+	return t.String(), h.String(), strings.Join(parts, " / "), nil
+}

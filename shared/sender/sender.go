@@ -1,0 +1,352 @@
+// Package sender is the update-survey sender: on a schedule it selects the
+// customers in the review-due segment who may be contacted, and emails
+// each a signed link to their update survey, at most once per interval.
+// A customer whose address is not verified yet gets one confirmation
+// email instead (double opt-in). It decrypts the confidential tier only:
+// the address to send to, and the values it shows masked.
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/link"
+	"github.com/kehu-dev/kehu/shared/mail"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+// Opener decrypts values (envelope.Opener).
+type Opener interface {
+	Open(ctx context.Context, aad envelope.AAD, blob []byte, keys map[string][]byte) ([]byte, error)
+}
+
+// Settings are the sender's knobs, with defaults in Defaults.
+type Settings struct {
+	Survey    string        // the survey sent (default "update")
+	Interval  time.Duration // at most one survey email per customer per interval (30 days)
+	MaxPerRun int           // emails per run (500)
+	SurveyTTL time.Duration // how long a survey link works (14 days)
+	OptOutTTL time.Duration // how long a withdrawal link works (90 days)
+	From      string        // the sending identity, e.g. "kehu <no-reply@example.com>"
+	PublicURL string        // where the links point, e.g. https://api.example.com
+}
+
+// Defaults are the documented defaults.
+func Defaults() Settings {
+	return Settings{Survey: "update", Interval: 30 * 24 * time.Hour, MaxPerRun: 500, SurveyTTL: 14 * 24 * time.Hour,
+		OptOutTTL: 90 * 24 * time.Hour, From: "kehu <no-reply@kehu.local>", PublicURL: "http://127.0.0.1:3000"}
+}
+
+// Sender runs the loop.
+type Sender struct {
+	Store    *store.Store
+	Opener   Opener
+	Links    *link.Keys
+	Mail     mail.Sender
+	Settings Settings
+	Now      func() time.Time
+	Log      *slog.Logger
+	Metrics  *metrics.Emitter
+}
+
+// Result counts a run: emails sent (survey and confirmation) and customers
+// skipped, by reason.
+type Result struct {
+	Sent          int            `json:"sent"`
+	Confirmations int            `json:"confirmations"`
+	Failed        int            `json:"failed"`
+	Skipped       map[string]int `json:"skipped"`
+	DryRun        bool           `json:"dry_run,omitempty"`
+}
+
+// Skip reasons.
+const (
+	SkipGone         = "gone"                // erased since it was listed
+	SkipRestricted   = "restricted"          // processing restricted
+	SkipNoConsent    = "no-contact-consent"  // contact not granted, or withdrawn
+	SkipNotDue       = "not-due"             // confirmed since (the segment lags the profile)
+	SkipNoAddress    = "no-verified-address" // nothing verified, nothing to confirm
+	SkipAwaiting     = "awaiting-confirmation"
+	SkipInterval     = "interval" // emailed within the interval, or another run is on it
+	SkipCap          = "run-cap"  // beyond this run's cap
+	SkipNoSurvey     = "survey-not-found"
+	SkipUnreadable   = "address-unreadable"
+	reviewDueSegment = "review-due"
+)
+
+// Run sends this run's emails. dryRun counts what would be sent and
+// writes and sends nothing.
+func (s *Sender) Run(ctx context.Context, dryRun bool) (Result, error) {
+	res := Result{Skipped: map[string]int{}, DryRun: dryRun}
+	def, err := s.Store.Survey(ctx, s.Settings.Survey)
+	if errors.Is(err, store.ErrNotFound) {
+		return res, fmt.Errorf("survey %q is not defined (kehu surveys put)", s.Settings.Survey)
+	}
+	if err != nil {
+		return res, err
+	}
+	_ = def
+	var firstErr error
+	err = s.Store.EachMember(ctx, reviewDueSegment, func(id string) bool {
+		if res.Sent+res.Confirmations >= s.Settings.MaxPerRun {
+			res.Skipped[SkipCap]++
+			return true
+		}
+		kind, reason, err := s.one(ctx, id, dryRun)
+		switch {
+		case err != nil:
+			res.Failed++
+			s.Log.ErrorContext(ctx, "survey email failed", "customer", id, "err", err.Error())
+			if firstErr == nil && (errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)) {
+				firstErr = err // the table is down: stop this run
+				return false
+			}
+		case reason != "":
+			res.Skipped[reason]++
+		case kind == store.SendConfirm:
+			res.Confirmations++
+		default:
+			res.Sent++
+		}
+		return ctx.Err() == nil
+	})
+	if err == nil {
+		err = firstErr
+	}
+	dims := map[string]string{"outcome": "run"}
+	counts := []metrics.Count{{Name: "SurveyEmails", Value: float64(res.Sent)}, {Name: "ConfirmationEmails", Value: float64(res.Confirmations)},
+		{Name: "SurveyEmailFailures", Value: float64(res.Failed)}}
+	for reason, n := range res.Skipped {
+		counts = append(counts, metrics.Count{Name: "Skipped" + metricName(reason), Value: float64(n)})
+	}
+	if !dryRun {
+		s.Metrics.Emit(dims, counts...)
+	}
+	return res, err
+}
+
+func metricName(reason string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(reason, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+// one handles one review-due customer: the kind of email sent, or why not.
+func (s *Sender) one(ctx context.Context, id string, dryRun bool) (string, string, error) {
+	now := s.Now().UTC()
+	p, err := s.Store.Profile(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", SkipGone, nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case p.Restricted:
+		return "", SkipRestricted, nil
+	case !p.Consent[consent.Contact].Granted:
+		return "", SkipNoConsent, nil
+	case p.ReviewDueAt.After(now):
+		return "", SkipNotDue, nil
+	}
+	// Where to: a verified email address of the customer's own.
+	var verified, confirmable string
+	for _, k := range p.IdentifiersOf(customer.IdentityEmail) {
+		x := p.IDs[k]
+		switch {
+		case x.Indexed && x.Verified && verified == "":
+			verified = k
+		case x.Indexed && x.Confirmable && !x.Verified && confirmable == "":
+			confirmable = k
+		}
+	}
+	kind, subject, addrKey := store.SendSurvey, "", verified
+	if verified == "" {
+		if confirmable == "" {
+			return "", SkipNoAddress, nil
+		}
+		kind, subject, addrKey = store.SendConfirm, p.IDs[confirmable].Submission, confirmable
+	}
+	if dryRun {
+		if r, err := s.Store.Send(ctx, id, kind, subject); err == nil && !due(r, kind, s.Settings.Interval, now) {
+			return "", skipOf(kind), nil
+		}
+		return kind, "", nil
+	}
+	if err := s.Store.ClaimSend(ctx, id, kind, subject, s.Settings.Survey, intervalOf(kind, s.Settings.Interval), now); errors.Is(err, store.ErrNotDue) {
+		return "", skipOf(kind), nil
+	} else if err != nil {
+		return "", "", err
+	}
+	// Recorded: from here a crash leaves the record "sending", and the
+	// customer is not emailed again before the interval (at most once).
+	outcome := store.SendFailed
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.Store.FinishSend(fctx, id, kind, subject, outcome); err != nil {
+			s.Log.ErrorContext(ctx, "recording a send's outcome failed", "customer", id, "err", err.Error())
+		}
+	}()
+	values, err := s.read(ctx, p, addrKey)
+	if err != nil {
+		return "", "", err
+	}
+	to := values["email"]
+	if to == "" {
+		return "", SkipUnreadable, nil
+	}
+	msg, err := s.compose(p, kind, subject, values, now)
+	if err != nil {
+		return "", "", err
+	}
+	msg.To = to
+	raw, err := msg.Bytes()
+	if err != nil {
+		return "", "", err
+	}
+	if err := s.Mail.Send(ctx, msg.From, to, raw); err != nil {
+		return "", "", err
+	}
+	outcome = store.SendSent
+	s.Log.InfoContext(ctx, "survey email sent", "customer", id, "kind", kind)
+	return kind, "", nil
+}
+
+func intervalOf(kind string, interval time.Duration) time.Duration {
+	if kind == store.SendConfirm {
+		return 0 // once per address, unless it failed
+	}
+	return interval
+}
+
+func skipOf(kind string) string {
+	if kind == store.SendConfirm {
+		return SkipAwaiting
+	}
+	return SkipInterval
+}
+
+// due mirrors ClaimSend's condition, for a dry run.
+func due(r *store.SendRecord, kind string, interval time.Duration, now time.Time) bool {
+	if r.Outcome == store.SendFailed || r.SentAt == nil {
+		return true
+	}
+	if kind == store.SendConfirm {
+		return false
+	}
+	return !r.SentAt.After(now.Add(-interval)) || (r.RequestedAt != nil && r.RequestedAt.After(*r.SentAt))
+}
+
+// read decrypts what the email needs: the address (the identifier addrKey)
+// and the customer's phone, to show masked. Confidential tier only.
+func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (map[string]string, error) {
+	want := map[string]string{"email": p.IDs[addrKey].Submission}
+	if phones := p.IdentifiersOf(customer.IdentityPhone); len(phones) > 0 {
+		want["phone"] = p.IDs[phones[0]].Submission
+	}
+	out := map[string]string{}
+	for field, sub := range want {
+		e, err := s.Store.Entry(ctx, p.CustomerID, sub)
+		if err != nil {
+			return nil, fmt.Errorf("entry of %s: %w", field, err)
+		}
+		blob, ok := e.Sealed[field]
+		if !ok {
+			continue
+		}
+		tier, ref, _, _, err := envelope.Parse(blob)
+		if err != nil || tier != customer.Confidential {
+			continue // a child's values are restricted: not the sender's to read
+		}
+		keys, err := s.Store.DataKeys(ctx, []string{ref})
+		if err != nil {
+			return nil, err
+		}
+		pt, err := s.Opener.Open(ctx, envelope.AAD{Table: s.Store.Table(), Customer: p.CustomerID,
+			Attribute: store.ValueAttribute(sub, field), Tier: tier}, blob, keys)
+		if err != nil {
+			if field == "email" {
+				return nil, fmt.Errorf("open the address: %w", err)
+			}
+			continue
+		}
+		out[field] = string(pt)
+	}
+	return out, nil
+}
+
+// compose writes the email: bilingual unless the customer's locale is
+// known, the values on file masked, what they are used for, the link, and
+// the one-click withdrawal of contact (a link, and RFC 8058 headers).
+func (s *Sender) compose(p *store.Profile, kind, subject string, values map[string]string, now time.Time) (mail.Message, error) {
+	var action string
+	var err error
+	switch kind {
+	case store.SendConfirm:
+		var tok string
+		tok, _, err = s.Links.Sign(link.Claims{Purpose: link.Confirm, Customer: p.CustomerID, Subject: "email:" + subject,
+			Expires: now.Add(s.Settings.SurveyTTL).Unix()})
+		action = s.url("/v1/confirm", tok)
+	default:
+		var tok string
+		tok, _, err = s.Links.Sign(link.Claims{Purpose: link.Survey, Customer: p.CustomerID, Subject: s.Settings.Survey,
+			Expires: now.Add(s.Settings.SurveyTTL).Unix()})
+		action = s.url("/v1/surveys/"+s.Settings.Survey, tok)
+	}
+	if err != nil {
+		return mail.Message{}, err
+	}
+	optOut, _, err := s.Links.Sign(link.Claims{Purpose: link.Withdraw, Customer: p.CustomerID, Subject: string(consent.Contact),
+		Expires: now.Add(s.Settings.OptOutTTL).Unix()})
+	if err != nil {
+		return mail.Message{}, err
+	}
+	unsub := s.url("/v1/unsubscribe", optOut)
+	var fields []string
+	for name := range p.Fields {
+		fields = append(fields, name)
+	}
+	slices.Sort(fields)
+	d := emailData{Kind: kind, Action: action, Unsubscribe: unsub, Fields: fields,
+		MaskedEmail: mail.Mask("email", values["email"]), MaskedPhone: mail.Mask("phone", values["phone"]), HasPhone: values["phone"] != "",
+		Expires: now.Add(s.Settings.SurveyTTL).Format("2006-01-02")}
+	d.Langs = langs(p.General["locale"])
+	text, html, subjectLine, err := render(d)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	return mail.Message{From: s.Settings.From, Subject: subjectLine, Text: text, HTML: html, Date: now,
+		Headers: map[string]string{"List-Unsubscribe": "<" + unsub + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
+}
+
+func (s *Sender) url(path, token string) string {
+	return strings.TrimRight(s.Settings.PublicURL, "/") + path + "?t=" + url.QueryEscape(token)
+}
+
+// langs is the languages an email is written in: the customer's where
+// known, both otherwise (Chinese first).
+func langs(locale string) []string {
+	switch l := strings.ToLower(locale); {
+	case strings.HasPrefix(l, "zh"):
+		return []string{"zh"}
+	case strings.HasPrefix(l, "en"):
+		return []string{"en"}
+	default:
+		return []string{"zh", "en"}
+	}
+}
