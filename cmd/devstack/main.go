@@ -247,7 +247,9 @@ func run(log *slog.Logger) (int, error) {
 		return 1, err
 	}
 	sp := &httpapi.SurveyPages{Log: log.With("function", "survey-intake"), Metrics: metrics.New(io.Discard, "survey-intake"),
-		MaxBody: fcfg.MaxBodyBytes, Build: func(ctx context.Context) (*httpapi.SurveyDeps, error) { return httpapi.WireSurveys(ctx, fcfg, surveyCfg) }}
+		MaxBody: fcfg.MaxBodyBytes, Build: func(ctx context.Context) (*httpapi.SurveyDeps, error) {
+			return httpapi.WireSurveys(ctx, fcfg, surveyCfg)
+		}}
 	for route, params := range httpapi.SurveyRoutes {
 		mux.Handle(route, httpapi.Bridge(sp.Handle, route, params...))
 	}
