@@ -249,7 +249,7 @@ func due(r *store.SendRecord, kind string, interval time.Duration, now time.Time
 	if kind == store.SendConfirm {
 		return false
 	}
-	return !r.SentAt.After(now.Add(-interval)) || (r.RequestedAt != nil && r.RequestedAt.After(*r.SentAt))
+	return !r.SentAt.After(now.Add(-interval)) || r.RequestedAt != nil
 }
 
 // read decrypts what the email needs: the address (the identifier addrKey)

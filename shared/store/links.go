@@ -177,7 +177,7 @@ type SendRecord struct {
 	Survey      string     `dynamodbav:"survey,omitempty"`
 	Outcome     string     `dynamodbav:"outcome,omitempty"`
 	SentAt      *time.Time `dynamodbav:"sent_at,unixtime,omitempty"`
-	RequestedAt *time.Time `dynamodbav:"requested_at,unixtime,omitempty"` // an operator asked for a survey now
+	RequestedAt *time.Time `dynamodbav:"requested_at,unixtime,omitempty"` // an operator's request not yet answered by a send
 	Subject     string     `dynamodbav:"subject,omitempty"`               // confirm: the identifier's submission
 }
 
@@ -194,16 +194,19 @@ var ErrNotDue = errors.New("not due for this email")
 
 // ClaimSend records, before the mail leaves, that an email of kind is being
 // sent to a customer: only if none was sent within interval (0: none ever),
-// the last one failed, or an operator asked for one since. A concurrent or
+// the last one failed, or an operator asked for one (the request is then
+// answered, and removed, by this send). A concurrent or
 // repeated run gets ErrNotDue and skips the customer.
 func (s *Store) ClaimSend(ctx context.Context, customerID, kind, subject, survey string, interval time.Duration, now time.Time) error {
 	cond := expression.AttributeNotExists(expression.Name(PK)).
 		Or(expression.Name("outcome").Equal(expression.Value(SendFailed)))
 	if interval > 0 {
 		cond = cond.Or(expression.Name("sent_at").LessThanEqual(expression.Value(now.Add(-interval).Unix()))).
-			Or(expression.Name("requested_at").GreaterThan(expression.Name("sent_at")))
+			Or(expression.AttributeExists(expression.Name("requested_at")))
 	}
-	up := expression.Set(expression.Name("outcome"), expression.Value(SendSending)).
+	// The send answers an operator's pending request (exactly once).
+	up := expression.Remove(expression.Name("requested_at")).
+		Set(expression.Name("outcome"), expression.Value(SendSending)).
 		Set(expression.Name("sent_at"), expression.Value(now.Unix())).
 		Set(expression.Name("kind"), expression.Value(kind)).
 		Set(expression.Name("entity"), expression.Value("send"))
