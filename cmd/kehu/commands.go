@@ -69,6 +69,13 @@ func (c *cli) setup(ctx context.Context, keyID string, out io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "%s already has a blind index secret; left as it is\n", c.table)
 	}
+	created, err = admin.EnsureLinkSecret(ctx, c.kms, c.store, keyID)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(out, "created the link secret of %s, wrapped under %s\n", c.table, keyID)
+	}
 	return nil
 }
 

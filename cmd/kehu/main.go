@@ -10,6 +10,9 @@
 //	                                    make an earlier value current again (recorded)
 //	kehu customer find --email E | --phone P
 //	kehu review list                    submissions left for a person to decide
+//	kehu surveys put FILE | list        update survey definitions
+//	kehu surveys send [--dry-run]       run the survey sender once, now (SMTP: KEHU_SMTP_ADDR)
+//	kehu customer request-review ID     make a customer due for the update survey now
 //
 // Configuration: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX for setup.
 package main
@@ -43,6 +46,8 @@ const usage = `usage:
   kehu quarantine list | quarantine show ID | quarantine replay ID | quarantine drop ID
   kehu segments list | segments members NAME [--limit N]
   kehu report quality
+  kehu surveys put FILE | surveys list | surveys send [--dry-run]
+  kehu customer request-review ID
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
@@ -61,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	field := fs.String("field", "", "field to restore")
 	submission := fs.String("submission", "", "submission whose value to restore")
 	limit := fs.String("limit", "", "how many members at most")
+	dryRun := fs.Bool("dry-run", false, "count what would be sent; send and write nothing")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -82,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
 	}
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit}
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -104,6 +110,7 @@ type flags struct {
 	email, phone      string
 	field, submission string
 	limit             string
+	dryRun            bool
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
@@ -133,6 +140,14 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.sourcesSecretAdd(ctx, words[3], stdin, getenv, out)
 	case len(words) == 5 && words[0] == "sources" && words[1] == "secret" && words[2] == "remove":
 		return c.sourcesSecretRemove(ctx, words[3], words[4], out)
+	case len(words) == 3 && words[0] == "surveys" && words[1] == "put":
+		return c.surveysPut(ctx, words[2], out)
+	case len(words) == 2 && words[0] == "surveys" && words[1] == "list":
+		return c.surveysList(ctx, out)
+	case len(words) == 2 && words[0] == "surveys" && words[1] == "send":
+		return c.surveysSend(ctx, f.dryRun, getenv, out)
+	case len(words) == 3 && words[0] == "customer" && words[1] == "request-review":
+		return c.customerRequestReview(ctx, words[2], out)
 	case len(words) == 2 && words[0] == "report" && words[1] == "quality":
 		return c.reportQuality(ctx, out)
 	case len(words) == 2 && words[0] == "segments" && words[1] == "list":

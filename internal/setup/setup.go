@@ -1,6 +1,6 @@
 // Package setup is the CloudFormation custom resource that prepares a
 // deployed table before any function reads it: it creates the blind-index
-// secret, so deploying needs no manual step. The Lambda in functions/setup
+// secret, the intake keys and the link secret, so deploying needs no manual step. The Lambda in functions/setup
 // only wires it.
 package setup
 
@@ -74,6 +74,11 @@ func (b *BlindIndexSecret) Handle(ctx context.Context, ev cfn.Event) (string, ma
 	if err != nil {
 		return fallbackID(ev, table), nil, fmt.Errorf("blind index secret of %s: %w", table, err)
 	}
+	linkCreated, err := admin.EnsureLinkSecret(ctx, b.KMS, b.Store, b.KeyID)
+	if err != nil {
+		return fallbackID(ev, table), nil, fmt.Errorf("link secret of %s: %w", table, err)
+	}
+	created = created || linkCreated
 	return PhysicalID(table), map[string]any{"Created": created}, nil
 }
 

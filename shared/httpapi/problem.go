@@ -19,6 +19,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/link"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -107,6 +108,11 @@ func FromError(err error) *Problem {
 	case errors.Is(err, intake.ErrNotSetUp):
 		p := problem(http.StatusServiceUnavailable, "not-configured", "Not configured",
 			"The table has no blind index secret yet; nothing was stored. Missing: blind index secret.")
+		p.retryAfter = retryAfter()
+		return p
+	case errors.Is(err, link.ErrNoSecret):
+		p := problem(http.StatusServiceUnavailable, "not-configured", "Not configured",
+			"The table has no link secret yet; nothing was stored. Missing: link secret.")
 		p.retryAfter = retryAfter()
 		return p
 	case errors.Is(err, intake.ErrSubjectNotFound):
