@@ -41,7 +41,7 @@ bench: deps ## figures: KMS calls, write units, overhead ratio, allocations, bin
 	@$(MAKE) --no-print-directory size
 
 size: ## bootstrap sizes for linux/arm64
-	@mkdir -p bin && for fn in form-intake webhook-intake setup segmenter sweep; do \
+	@mkdir -p bin && for fn in form-intake webhook-intake setup segmenter sweep survey-intake survey-sender; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$fn/bootstrap ./functions/$$fn || exit 1; \
 		echo "$$fn bootstrap (linux/arm64): $$(stat -c %s bin/$$fn/bootstrap) bytes"; \
 	done
@@ -70,6 +70,12 @@ build-SegmenterFunction:
 
 build-SweepFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
+
+build-SurveyIntakeFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/survey-intake
+
+build-SurveySenderFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/survey-sender
 
 clean:
 	rm -rf bin .local .aws-sam

@@ -180,6 +180,7 @@ func TestLambdaAlarms(t *testing.T) {
 var requestMetrics = map[string]struct{ function, metric string }{
 	"FormIntakeFunction":    {"form-intake", "Submissions"},
 	"WebhookIntakeFunction": {"webhook-intake", "Webhooks"},
+	"SurveyIntakeFunction":  {"survey-intake", "LinkRequests"},
 }
 
 // Every function behind the HTTP API has an alarm on its 5xx answers: its

@@ -23,7 +23,7 @@ func TestDocsInStep(t *testing.T) {
 	files, _ := filepath.Glob("../../shared/httpapi/*.go")
 	call := regexp.MustCompile(`problem\((http\.Status\w+|\d{3}),\s*"([a-z-]+)"`)
 	statuses := map[string]int{"StatusBadRequest": 400, "StatusUnauthorized": 401, "StatusForbidden": 403, "StatusNotFound": 404, "StatusMethodNotAllowed": 405,
-		"StatusConflict": 409, "StatusRequestEntityTooLarge": 413, "StatusUnsupportedMediaType": 415,
+		"StatusConflict": 409, "StatusGone": 410, "StatusRequestEntityTooLarge": 413, "StatusUnsupportedMediaType": 415,
 		"StatusUnprocessableEntity": 422, "StatusInternalServerError": 500, "StatusServiceUnavailable": 503}
 	found := 0
 	for _, f := range files {
@@ -53,7 +53,8 @@ func TestDocsInStep(t *testing.T) {
 	if found < 10 {
 		t.Fatalf("found only %d problem types in shared/httpapi", found)
 	}
-	for _, route := range []string{"/v1/forms/{formId}/submissions:", "/v1/webhooks/{sourceId}:", "post:", "options:", "Idempotency-Key", "Idempotent-Replayed", "Retry-After"} {
+	for _, route := range []string{"/v1/forms/{formId}/submissions:", "/v1/webhooks/{sourceId}:", "/v1/surveys/{surveyId}:",
+		"/v1/surveys/{surveyId}/responses:", "/v1/confirm:", "/v1/unsubscribe:", "List-Unsubscribe=One-Click", "post:", "options:", "Idempotency-Key", "Idempotent-Replayed", "Retry-After"} {
 		if !strings.Contains(string(openapi), route) {
 			t.Errorf("docs/openapi.yaml lacks %s", route)
 		}

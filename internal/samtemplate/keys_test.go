@@ -9,6 +9,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/blindindex"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/link"
 	"github.com/kehu-dev/kehu/shared/source"
 )
 
@@ -35,7 +36,7 @@ var unpinned = map[string][]string{
 // Context names a key's statements pin to one of several values: the
 // blind-index key wraps two secrets, each statement names which.
 var pinnedToOneOf = map[string]map[string][]string{
-	"BlindIndexKey": {"kehu:purpose": {blindindex.PurposeBlindIndex, blindindex.PurposeIntakeKeys}},
+	"BlindIndexKey": {"kehu:purpose": {blindindex.PurposeBlindIndex, blindindex.PurposeIntakeKeys, link.PurposeLinkSecret}},
 }
 
 // The keys and the encryption context every use of each must be pinned
@@ -74,13 +75,16 @@ func TestKeyReaders(t *testing.T) {
 	ids := identityPolicies(t, tpl)
 	intake := functionRole(t, tpl, "FormIntakeFunction")
 	webhook := functionRole(t, tpl, "WebhookIntakeFunction")
+	survey := functionRole(t, tpl, "SurveyIntakeFunction")
+	sender := functionRole(t, tpl, "SurveySenderFunction")
 	cases := []struct {
 		key     string
 		readers []string
 	}{
 		{"RestrictedKey", []string{"ComplianceRole"}},
-		{"ConfidentialKey", []string{"SalesServiceRole", "ComplianceRole"}},
-		{"BlindIndexKey", []string{intake, webhook, "SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")}},
+		// The survey sender reads the address it emails.
+		{"ConfidentialKey", []string{"SalesServiceRole", "ComplianceRole", sender}},
+		{"BlindIndexKey", []string{intake, webhook, survey, sender, "SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")}},
 		// Webhook sources' secrets: the webhook function only, no person.
 		{"SecretsKey", []string{webhook}},
 	}
@@ -154,19 +158,22 @@ func TestKeyUses(t *testing.T) {
 	form := functionRole(t, tpl, "FormIntakeFunction")
 	webhook := functionRole(t, tpl, "WebhookIntakeFunction")
 	setupRole := functionRole(t, tpl, "SetupFunction")
+	survey := functionRole(t, tpl, "SurveyIntakeFunction")
+	sender := functionRole(t, tpl, "SurveySenderFunction")
 	want := map[string][]string{
 		"ConfidentialKey": {
-			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey",
+			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey", survey + " kms:GenerateDataKey",
 			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
 			"SalesServiceRole kms:Decrypt", "ComplianceRole kms:Decrypt",
+			sender + " kms:Decrypt", // the address it emails
 		},
 		"RestrictedKey": {
-			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey",
+			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey", survey + " kms:GenerateDataKey",
 			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
 			"ComplianceRole kms:Decrypt",
 		},
 		"BlindIndexKey": {
-			form + " kms:Decrypt", webhook + " kms:Decrypt",
+			form + " kms:Decrypt", webhook + " kms:Decrypt", survey + " kms:Decrypt", sender + " kms:Decrypt",
 			"SalesServiceRole kms:Decrypt", "ComplianceRole kms:Decrypt", "AdminRole kms:Decrypt",
 			setupRole + " kms:Decrypt", setupRole + " kms:Encrypt",
 		},
@@ -386,8 +393,12 @@ func TestIntakeKeysReaders(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		blindindex.PurposeIntakeKeys: {functionRole(t, tpl, "FormIntakeFunction"), functionRole(t, tpl, "WebhookIntakeFunction"), "ComplianceRole"},
+		blindindex.PurposeIntakeKeys: {functionRole(t, tpl, "FormIntakeFunction"), functionRole(t, tpl, "WebhookIntakeFunction"),
+			functionRole(t, tpl, "SurveyIntakeFunction"), "ComplianceRole"},
 		blindindex.PurposeBlindIndex: {"SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")},
+		// The links kehu emails: made by the sender, checked by the survey
+		// function; no person holds the secret.
+		link.PurposeLinkSecret: {functionRole(t, tpl, "SurveyIntakeFunction"), functionRole(t, tpl, "SurveySenderFunction")},
 	}
 	for purpose, readers := range want {
 		if got := setOf(byPurpose[purpose]...); !slices.Equal(got, setOf(readers...)) {

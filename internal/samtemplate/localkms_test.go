@@ -15,6 +15,8 @@ var localPrincipals = map[string][]string{
 	"kehu-intake":     {"FormIntakeRole"},
 	"kehu-webhook":    {"WebhookIntakeRole"},
 	"kehu-setup":      {"SetupRole"},
+	"kehu-survey":     {"SurveyIntakeRole"},
+	"kehu-sender":     {"SurveySenderRole"},
 	"kehu-sales":      {"SalesServiceRole"},
 	"kehu-compliance": {"ComplianceRole"},
 	"kehu-analyst":    {"AnalystRole"},

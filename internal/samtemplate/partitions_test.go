@@ -69,9 +69,16 @@ var access = map[string]tableAccess{
 		write: with(customerParts, append(slices.Clone(webhookParts), "ORDER#*")...),
 		get:   with(customerParts, append(slices.Clone(webhookParts), "ORDER#*", "SOURCE", "CONFIG")...),
 	},
-	"SetupFunction":     {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
-	"SegmenterFunction": segmenterAccess,
-	"SweepFunction":     sweepAccess,
+	"SetupFunction": {write: []string{"CONFIG"}, get: []string{"CONFIG"}},
+	// A survey answer's transaction (profile, ledger entry, the link's
+	// single-use mark, a new address's index entry, data keys); a
+	// withdrawal; a verification. No deletes, no idempotency records.
+	"SurveyIntakeFunction": {write: customerParts, get: with(customerParts, "SURVEY", "CONFIG")},
+	// The review-due members; a customer's profile, the entry holding the
+	// address and its data key; the send records (CUST#<id>/SEND#…).
+	"SurveySenderFunction": {write: []string{"CUST#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
+	"SegmenterFunction":    segmenterAccess,
+	"SweepFunction":        sweepAccess,
 	// operators
 	"SalesServiceRole": {get: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...), query: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...)},
 	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
@@ -87,9 +94,9 @@ var access = map[string]tableAccess{
 	// `kehu forms …`, `kehu sources …`; `kehu customer find` and the secret;
 	// `kehu segments …`.
 	"AdminRole": {
-		write: []string{"FORM", "SOURCE"},
-		get:   with([]string{"FORM", "SOURCE", "CONFIG", "BIDX#*"}, segmentReads...),
-		query: with([]string{"FORM", "SOURCE"}, segmentReads...),
+		write: []string{"FORM", "SOURCE", "SURVEY"},
+		get:   with([]string{"FORM", "SOURCE", "SURVEY", "CONFIG", "BIDX#*"}, segmentReads...),
+		query: with([]string{"FORM", "SOURCE", "SURVEY"}, segmentReads...),
 	},
 }
 
@@ -109,7 +116,7 @@ func (a tableAccess) readable() []string {
 
 // Partitions read-only to whoever does not own them: definitions and the
 // wrapped secret.
-var sharedReads = []string{"FORM", "CONFIG", "SOURCE"}
+var sharedReads = []string{"FORM", "CONFIG", "SOURCE", "SURVEY"}
 
 // DynamoDB actions by what they do. Table-level actions carry no partition
 // key, so a LeadingKeys condition cannot limit them (ForAllValues over no
@@ -370,11 +377,13 @@ func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 // the store builds its keys with: exactly these principals, as access
 // grants them. A new writer of a partition is a decision, made here.
 var partitionWriters = map[string][]string{
-	"CUST#": {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole", // profiles, ledgers; restore
+	"CUST#": {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole", // profiles, ledgers; restore, request-review
+		"SurveyIntakeFunction",                // survey answers, withdrawals, verifications, link-use marks
+		"SurveySenderFunction",                // send records (CUST#<id>/SEND#…)
 		"SegmenterFunction", "SweepFunction"}, // a customer's SEGMENTS state item
-	"BIDX#":      {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole"},
-	"DKEY#":      {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole"},
-	"REVIEW":     {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole"},
+	"BIDX#":      {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole"},
+	"DKEY#":      {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole"},
+	"REVIEW":     {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole"},
 	"IDEM#":      {"FormIntakeFunction"},
 	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
 	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole"},
@@ -382,6 +391,7 @@ var partitionWriters = map[string][]string{
 	"CONFIG":     {"SetupFunction"},
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},
+	"SURVEY":     {"AdminRole"},
 	// Segments are the segmenter's and the sweep's alone: no operator or
 	// intake function can make a customer a member or change a count.
 	"SEG#":      {"SegmenterFunction", "SweepFunction"},
@@ -454,7 +464,9 @@ func TestEveryPartitionHasAnOwner(t *testing.T) {
 		}
 	}
 	for _, p := range sortedKeys(named) {
-		if named[p] && !slices.ContainsFunc(sortedKeys(found), func(f string) bool { return within(f, []string{p}) }) {
+		// A grant names a code partition, or a narrower slice of one
+		// (SEG#review-due#*: one segment's memberships).
+		if named[p] && !slices.ContainsFunc(sortedKeys(found), func(f string) bool { return within(f, []string{p}) || within(p, []string{f + "*"}) }) {
 			t.Errorf("partition %q is granted, but shared/store writes no such partition (it writes %v): is the prefix the code's?", p, sortedKeys(found))
 		}
 	}

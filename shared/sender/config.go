@@ -14,7 +14,8 @@ import (
 // checks they are the ones read here).
 const (
 	EnvFrom      = "SENDER_FROM"           // required: the SES identity's address, optionally with a name
-	EnvPublicURL = "PUBLIC_URL"            // required: the API's public base URL, where the links point
+	EnvAPIURL    = "API_URL"               // required: the HTTP API's URL, where the links point
+	EnvPublicURL = "PUBLIC_URL"            // optional: a custom domain to point the links to instead
 	EnvSurvey    = "SENDER_SURVEY"         // default "update"
 	EnvInterval  = "SENDER_INTERVAL"       // default 720h (30 days)
 	EnvMaxPerRun = "SENDER_MAX_PER_RUN"    // default 500
@@ -25,15 +26,15 @@ const (
 
 // Required and Optional list the sender's variables.
 var (
-	Required = []string{config.EnvTable, config.EnvBlindIndexKey, EnvFrom, EnvPublicURL}
-	Optional = []string{config.EnvCallTimeout, EnvSurvey, EnvInterval, EnvMaxPerRun, EnvSurveyTTL, EnvConfigSet, EnvSMTPAddr}
+	Required = []string{config.EnvTable, config.EnvBlindIndexKey, EnvFrom, EnvAPIURL}
+	Optional = []string{config.EnvCallTimeout, EnvPublicURL, EnvSurvey, EnvInterval, EnvMaxPerRun, EnvSurveyTTL, EnvConfigSet, EnvSMTPAddr}
 )
 
 // SettingsFromEnv reads the sender's settings over Defaults.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s := Defaults()
 	var missing []string
-	for _, name := range []string{EnvFrom, EnvPublicURL} {
+	for _, name := range []string{EnvFrom, EnvAPIURL} {
 		if strings.TrimSpace(getenv(name)) == "" {
 			missing = append(missing, name)
 		}
@@ -41,9 +42,13 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if len(missing) > 0 {
 		return s, &config.IncompleteError{Missing: missing}
 	}
-	s.From, s.PublicURL = strings.TrimSpace(getenv(EnvFrom)), strings.TrimSpace(getenv(EnvPublicURL))
+	s.From, s.PublicURL = strings.TrimSpace(getenv(EnvFrom)), strings.TrimSpace(getenv(EnvAPIURL))
+	name := EnvAPIURL
+	if v := strings.TrimSpace(getenv(EnvPublicURL)); v != "" {
+		s.PublicURL, name = v, EnvPublicURL
+	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return s, fmt.Errorf("%s must be an http(s) URL", EnvPublicURL)
+		return s, fmt.Errorf("%s must be an http(s) URL", name)
 	}
 	if v := getenv(EnvSurvey); v != "" {
 		s.Survey = v

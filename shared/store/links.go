@@ -35,7 +35,13 @@ type LinkUse struct {
 	Expires    time.Time
 }
 
-func linkSK(id string) string { return "LINK#" + id }
+// Sort-key prefixes of a customer's link-use marks and send records.
+const (
+	linkSKPrefix = "LINK#"
+	sendSKPrefix = "SEND#"
+)
+
+func linkSK(id string) string { return linkSKPrefix + id }
 
 func (s *Store) linkUsePut(u LinkUse, now time.Time) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(map[string]any{PK: profilePK(u.CustomerID), SK: linkSK(u.ID), "entity": "link-use",
@@ -183,9 +189,9 @@ type SendRecord struct {
 
 func sendSK(kind, subject string) string {
 	if subject == "" {
-		return "SEND#" + kind
+		return sendSKPrefix + kind
 	}
-	return "SEND#" + kind + "#" + subject
+	return sendSKPrefix + kind + "#" + subject
 }
 
 // ErrNotDue means a send was not claimed: sent within the interval, or
