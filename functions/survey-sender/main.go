@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
@@ -51,10 +52,20 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 	if err != nil {
 		return err
 	}
-	lambda.Start(func(ctx context.Context) (sender.Result, error) {
-		res, err := s.Run(ctx, false)
-		log.InfoContext(ctx, "survey sender done", "sent", res.Sent, "confirmations", res.Confirmations, "failed", res.Failed, "skipped", res.Skipped)
-		return res, err
-	})
+	lambda.Start(handle(s, log))
 	return nil
+}
+
+// handle is the scheduled invocation: one run of the sender.
+func handle(s runner, log *slog.Logger) func(context.Context, events.EventBridgeEvent) (sender.Result, error) {
+	return func(ctx context.Context, ev events.EventBridgeEvent) (sender.Result, error) {
+		res, err := s.Run(ctx, false)
+		log.InfoContext(ctx, "survey sender done", "scheduled_at", ev.Time, "sent", res.Sent, "confirmations", res.Confirmations,
+			"failed", res.Failed, "skipped", res.Skipped)
+		return res, err
+	}
+}
+
+type runner interface {
+	Run(ctx context.Context, dryRun bool) (sender.Result, error)
 }
