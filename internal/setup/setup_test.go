@@ -97,7 +97,7 @@ func (f *fakeDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func
 }
 
 // secret returns the identity secret as stored, and checks the intake
-// keys begin with it.
+// keys begin with it and the link secret is there, a secret of its own.
 func secret(t *testing.T, st *store.Store) string {
 	t.Helper()
 	b, err := st.BlindIndexSecret(context.Background())
@@ -107,6 +107,10 @@ func secret(t *testing.T, st *store.Store) string {
 	ik, err := st.IntakeKeys(context.Background())
 	if err != nil || !strings.HasPrefix(string(ik), "intake-keys:") || len(ik) != len("intake-keys:")+64 {
 		t.Fatalf("intake keys: %v %v", ik, err)
+	}
+	ls, err := st.LinkSecret(context.Background())
+	if err != nil || !strings.HasPrefix(string(ls), "link-secret:") || len(ls) != len("link-secret:")+32 {
+		t.Fatalf("link secret: %v %v", ls, err)
 	}
 	identity := strings.TrimPrefix(string(b), "blind-index:")
 	if strings.TrimPrefix(string(ik), "intake-keys:")[:32] != identity {
@@ -135,10 +139,10 @@ func TestBlindIndexSecret(t *testing.T) {
 		if err != nil || pid != table+"/blind-index-secret" || data["Created"] != true {
 			t.Fatalf("create: %q %v %v", pid, data, err)
 		}
-		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) == "" {
+		if k.calls != 3 || db.puts != 3 || secret(t, r.Store) == "" {
 			t.Fatalf("kms calls %d, puts %d", k.calls, db.puts)
 		}
-		if strings.Join(k.purposes, ",") != "blind-index,intake-keys" {
+		if strings.Join(k.purposes, ",") != "blind-index,intake-keys,link-secret" {
 			t.Fatalf("encryption contexts %v", k.purposes)
 		}
 	})
@@ -153,7 +157,7 @@ func TestBlindIndexSecret(t *testing.T) {
 		if err != nil || pid != first || pid != setup.PhysicalID(table) || data["Created"] != false {
 			t.Fatalf("update: %q (was %q) %v %v", pid, first, data, err)
 		}
-		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) == "" {
+		if k.calls != 3 || db.puts != 3 || secret(t, r.Store) == "" {
 			t.Fatalf("update replaced the secret: kms calls %d, puts %d", k.calls, db.puts)
 		}
 	})
@@ -161,7 +165,7 @@ func TestBlindIndexSecret(t *testing.T) {
 	t.Run("update of a table without the secret creates it", func(t *testing.T) {
 		r, k, _ := newResource()
 		pid, data, err := r.Handle(ctx, event(cfn.RequestUpdate, setup.PhysicalID(table), nil))
-		if err != nil || pid != setup.PhysicalID(table) || data["Created"] != true || k.calls != 2 || secret(t, r.Store) == "" {
+		if err != nil || pid != setup.PhysicalID(table) || data["Created"] != true || k.calls != 3 || secret(t, r.Store) == "" {
 			t.Fatalf("update: %q %v %v (kms calls %d)", pid, data, err, k.calls)
 		}
 	})
@@ -176,10 +180,10 @@ func TestBlindIndexSecret(t *testing.T) {
 		if err != nil || pid != table+"/blind-index-secret" || data["Created"] != true {
 			t.Fatalf("create: %q %v %v", pid, data, err)
 		}
-		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) != strings.Repeat("k", 32) {
+		if k.calls != 3 || db.puts != 3 || secret(t, r.Store) != strings.Repeat("k", 32) {
 			t.Fatalf("kms calls %d, puts %d", k.calls, db.puts)
 		}
-		if _, data, _ := r.Handle(ctx, event(cfn.RequestUpdate, pid, nil)); data["Created"] != false || k.calls != 2 {
+		if _, data, _ := r.Handle(ctx, event(cfn.RequestUpdate, pid, nil)); data["Created"] != false || k.calls != 3 {
 			t.Fatalf("a second run: %v, kms calls %d", data, k.calls)
 		}
 	})
@@ -195,7 +199,7 @@ func TestBlindIndexSecret(t *testing.T) {
 				t.Fatalf("delete: %q %v", pid, err)
 			}
 		}
-		if k.calls != 2 || db.puts != 2 || secret(t, r.Store) == "" {
+		if k.calls != 3 || db.puts != 3 || secret(t, r.Store) == "" {
 			t.Fatalf("delete touched the secret: kms calls %d, puts %d", k.calls, db.puts)
 		}
 	})

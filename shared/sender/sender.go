@@ -257,9 +257,17 @@ func due(r *store.SendRecord, kind string, interval time.Duration, now time.Time
 // read decrypts what the email needs: the address (the identifier addrKey)
 // and the customer's phone, to show masked. Confidential tier only.
 func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (map[string]string, error) {
-	want := map[string]string{"email": p.IDs[addrKey].Submission}
-	if phones := p.IdentifiersOf(customer.IdentityPhone); len(phones) > 0 {
-		want["phone"] = p.IDs[phones[0]].Submission
+	addr := p.IDs[addrKey]
+	want := map[string]string{"email": addr.Submission}
+	// A phone is shown (masked) only if it came with this address or from
+	// the customer or a trusted system: one an anonymous post added could
+	// be someone else's, and the email must not show its digits to
+	// whoever holds this address.
+	for _, k := range p.IdentifiersOf(customer.IdentityPhone) {
+		if x := p.IDs[k]; x.Indexed && (x.Submission == addr.Submission || x.Trust != customer.Asserted) {
+			want["phone"] = x.Submission
+			break
+		}
 	}
 	out := map[string]string{}
 	for field, sub := range want {
