@@ -56,7 +56,7 @@ func TestSurveysCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	as(t, st, "kehu-sales")
+	as(t, st, "kehu-compliance")
 	if out, errOut, code := kehu(t, st.Table, "customer", "request-review", res.CustomerID, "--json"); code != 0 || !strings.Contains(out, res.CustomerID) {
 		t.Fatalf("request-review: %d %s %s", code, out, errOut)
 	}
