@@ -42,6 +42,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 func main() {
@@ -229,7 +230,8 @@ func run(log *slog.Logger) (int, error) {
 	wh := httpapi.NewWebhookIntake(fcfg, log.With("function", "webhook-intake"), metrics.New(os.Stderr, "webhook-intake"))
 	wh.Service = wsvc
 	wh.ReadSourcesWith(fcfg, webhookCfg)
-	for _, route := range []string{"POST /v1/webhooks/{sourceId}", "GET /v1/webhooks/{sourceId}"} {
+	wh.Directory = &webhook.Directory{SurveyAPIBaseURL: os.Getenv("KEHU_SURVEY_API_URL")}
+	for _, route := range []string{"POST /v1/webhooks/{sourceId}", "GET /v1/webhooks/{sourceId}", "HEAD /v1/webhooks/{sourceId}"} {
 		mux.Handle(route, httpapi.Bridge(wh.Handle, route, "sourceId"))
 	}
 	// The segmenter on the table's stream, as Lambda's event source mapping

@@ -307,7 +307,7 @@ func TestFunctionsHaveLogGroups(t *testing.T) {
 // them.
 var routes = map[string][]string{
 	"FormIntakeFunction":    {"OPTIONS /v1/forms/{formId}/submissions", "POST /v1/forms/{formId}/submissions"},
-	"WebhookIntakeFunction": {"GET /v1/webhooks/{sourceId}", "POST /v1/webhooks/{sourceId}"},
+	"WebhookIntakeFunction": {"GET /v1/webhooks/{sourceId}", "HEAD /v1/webhooks/{sourceId}", "POST /v1/webhooks/{sourceId}"},
 	// The local gateway serves these from httpapi.SurveyRoutes.
 	"SurveyIntakeFunction": sortedKeys(httpapi.SurveyRoutes),
 }

@@ -76,13 +76,13 @@ func Parse(data []byte) (*Definition, error) {
 // fields are the ones a customer is asked to confirm or correct (none
 // required: "confirm as is" sends none), answered only through a signed
 // link, so it has no origins, redirect, honeypot or idempotency field. Its
-// channel defaults to "survey" and its basis to "service-request" (the
+// channel defaults to "update-survey" and its basis to "service-request" (the
 // person's own correction of their data, PIPL Art. 46).
 func ParseSurvey(data []byte) (*Definition, error) {
 	return parse(data, func(d *Definition) []string {
 		var probs []string
 		if d.Channel == "" {
-			d.Channel = "survey"
+			d.Channel = "update-survey"
 		}
 		if d.Basis == "" {
 			d.Basis = consent.BasisServiceRequest

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,6 +41,10 @@ const (
 	weComToken     = "QDG6eK"
 	weComAESKey    = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 	weComCorp      = "wx5823bf96d3bd56c7"
+	typeformSecret = "typeform-local-webhook-secret"
+	smAPIKey       = "sm-local-api-key"
+	smAPISecret    = "sm-local-api-secret"
+	qualtricsKey   = "qualtrics-local-shared-key"
 )
 
 func webhookEvent(method, source string, headers, query map[string]string, body string) events.APIGatewayV2HTTPRequest {
@@ -158,6 +163,27 @@ func fixtures(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 		"webhook-timestamp": ts, "webhook-signature": webhook.StandardSign(okey, "msg_order_1001", ts, []byte(ord))}, nil, ord)
 	out["unknown-source.json"] = webhookEvent("POST", "no-such-source", std("msg_2pYbQ8RzKx3", created), nil, created)
 
+	// Survey tools: Typeform inline; SurveyMonkey and Qualtrics name the
+	// response, fetched from the stand-in API (stacktest.SurveyAPI).
+	tf := testdata(t, "typeform-form-response.json")
+	tfh := func(body string) map[string]string {
+		return map[string]string{"content-type": "application/json", "typeform-signature": webhook.TypeformSign([]byte(typeformSecret), []byte(body))}
+	}
+	out["typeform-response.json"] = webhookEvent("POST", "nps", tfh(tf), nil, tf)
+	out["typeform-retry.json"] = webhookEvent("POST", "nps", tfh(tf), nil, tf)
+	out["typeform-tampered.json"] = webhookEvent("POST", "nps", tfh(tf), nil, strings.Replace(tf, "Laura Chen", "Laura Chan", 1))
+	noConsent := strings.Replace(strings.Replace(tf, `"boolean": true`, `"boolean": false`, 1), "a3a12ec67a1365927098a606107fac15", "b7c2d9e04f1a6358b2c4e0f9a8d7c6b5", 1)
+	out["typeform-no-consent.json"] = webhookEvent("POST", "nps", tfh(noConsent), nil, noConsent)
+	sm := strings.TrimSpace(testdata(t, "surveymonkey-response-completed.json"))
+	out["surveymonkey-completed.json"] = webhookEvent("POST", "sm-feedback", map[string]string{"content-type": "application/json",
+		"sm-apikey": smAPIKey, "sm-signature": webhook.SurveyMonkeySign(smAPIKey, smAPISecret, []byte(sm))}, nil, sm)
+	out["surveymonkey-head.json"] = webhookEvent("HEAD", "sm-feedback", nil, nil, "")
+	qmsg := strings.TrimSpace(testdata(t, "qualtrics-completed-msg.json"))
+	qbody := url.Values{"Topic": {"kehutest.surveyengine.completedResponse.SV_3KSkTO8zy4aaB7g"}, "MSG": {qmsg},
+		"HMAC": {webhook.QualtricsSign(qualtricsKey, qmsg)}}.Encode()
+	out["qualtrics-completed.json"] = webhookEvent("POST", "qx-survey", map[string]string{"content-type": "application/x-www-form-urlencoded"}, nil, qbody)
+	out["qualtrics-retry.json"] = webhookEvent("POST", "qx-survey", map[string]string{"content-type": "application/x-www-form-urlencoded"}, nil, qbody)
+
 	// WeCom: Tencent's published vectors, as they were signed (2014).
 	out["wecom-verify-url.json"] = webhookEvent("GET", "wecom-kf", nil, map[string]string{"msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
 		"timestamp": "1409659589", "nonce": "263014780", "echostr": "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="}, "")
@@ -191,6 +217,14 @@ var webhookExpectations = map[string]whExpect{
 	"intercom-ping.json":           {status: 200, body: `{"status":"ignored"}`, now: time.Unix(1513467045, 0)},
 	"intercom-tampered.json":       {status: 401, problem: "signature-invalid"},
 	"orders-completed.json":        {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
+	"qualtrics-completed.json":     {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
+	"qualtrics-retry.json":         {status: 200, body: `{"status":"duplicate"}`},
+	"surveymonkey-completed.json":  {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
+	"surveymonkey-head.json":       {status: 200, body: ""},
+	"typeform-no-consent.json":     {status: 200, body: `{"status":"no-consent"}`, writes: "mark"},
+	"typeform-response.json":       {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
+	"typeform-retry.json":          {status: 200, body: `{"status":"duplicate"}`},
+	"typeform-tampered.json":       {status: 401, problem: "signature-invalid"},
 	"slack-message.json":           {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"slack-missing-signature.json": {status: 401, problem: "signature-invalid"},
 	"slack-retry.json":             {status: 200, body: `{"status":"duplicate"}`},
@@ -217,6 +251,8 @@ func TestWebhookEvents(t *testing.T) {
 	var logs bytes.Buffer
 	var now time.Time
 	h, _ := st.Webhook(t, &logs, func() time.Time { return now })
+	api, fetched := stacktest.SurveyAPI(t)
+	h.Directory = &webhook.Directory{SurveyAPIBaseURL: api}
 	for _, f := range files {
 		name := filepath.Base(f)
 		want := webhookExpectations[name]
@@ -253,6 +289,11 @@ func TestWebhookEvents(t *testing.T) {
 				if after["quarantine"] != before["quarantine"]+1 || after["submission"] != before["submission"] {
 					t.Fatalf("items %v → %v", before, after)
 				}
+			case "mark": // the delivery taken, nothing of it kept
+				after["delivery"]--
+				if !reflect.DeepEqual(before, after) {
+					t.Fatalf("items %v → %v", before, after)
+				}
 			}
 		})
 	}
@@ -260,13 +301,18 @@ func TestWebhookEvents(t *testing.T) {
 	// any log line or metric.
 	dump := fmt.Sprint(st.Scan(t))
 	for _, v := range []string{"mary.jackson@example.com", "Mary Jackson", "+44 20 7946 0958", "delivery address of my order",
-		"U123ABC456", "Live long and prospect", "mycreate", "invoice don", "Order #1042", "wang.fang@example.cn", "SO-1001"} {
+		"U123ABC456", "Live long and prospect", "mycreate", "invoice don", "Order #1042", "wang.fang@example.cn", "SO-1001",
+		"laura.chen@example.org", "Laura Chen", "Chen Precision Tools", "ming.li@example.com", "Ming Li", "hui.wang@example.com", "王氏贸易"} {
 		if strings.Contains(dump, v) {
 			t.Errorf("%q in the table in plaintext", v)
 		}
 		if strings.Contains(logs.String(), v) {
 			t.Errorf("%q in the logs", v)
 		}
+	}
+	// Each survey response was fetched once: a retry asks the tool's API nothing.
+	if *fetched != 2 {
+		t.Errorf("the survey tools' API was asked %d times, want 2", *fetched)
 	}
 }
 

@@ -38,7 +38,11 @@ var _ Sources = (*source.Cache)(nil)
 type Directory interface {
 	Slack(ctx context.Context, token, userID string) (map[string]string, error)
 	WeCom(ctx context.Context, accessToken, userID string) (map[string]string, error)
+	SurveyMonkeyResponse(ctx context.Context, base, accessToken string, ref webhook.SurveyRef) ([]byte, error)
+	QualtricsResponse(ctx context.Context, base, apiToken string, ref webhook.SurveyRef) ([]byte, error)
 }
+
+var _ Directory = (*webhook.Directory)(nil)
 
 // WebhookIntake serves POST (and, for WeCom's URL check, GET)
 // /v1/webhooks/{sourceId}: verify the raw body with the source's secrets,
@@ -66,6 +70,7 @@ const (
 	whIgnored     = "ignored"
 	whQuarantined = "quarantined"
 	whChallenge   = "challenge"
+	whNoConsent   = "no-consent" // a survey response without its source's required consent: nothing personal kept
 	whRefused     = "refused"
 	whError       = "error"
 )
@@ -137,7 +142,7 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	method := req.RequestContext.HTTP.Method
-	if method != http.MethodPost && method != http.MethodGet {
+	if method != http.MethodPost && method != http.MethodGet && method != http.MethodHead {
 		return events.APIGatewayV2HTTPResponse{}, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "Use POST.")
 	}
 	// Size first: no verification work for a body over the limit.
@@ -161,6 +166,15 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	r.provider = string(src.Def.Provider)
+	if method == http.MethodHead {
+		// SurveyMonkey checks a subscription URL with an unsigned HEAD
+		// and wants 200: it learns only that the source exists.
+		if src.Def.Provider != webhook.SurveyMonkey {
+			return events.APIGatewayV2HTTPResponse{}, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "Use POST.")
+		}
+		r.outcome = whChallenge
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: map[string]string{"Cache-Control": "no-store"}}, nil
+	}
 	if method == http.MethodGet && src.Def.Provider != webhook.WeCom {
 		return events.APIGatewayV2HTTPResponse{}, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "Use POST.")
 	}
@@ -184,6 +198,9 @@ func (h *WebhookIntake) handle(ctx context.Context, req *events.APIGatewayV2HTTP
 	}
 	if src.Def.Kind == source.KindOrders {
 		return h.order(ctx, svc, src, verified, req, r)
+	}
+	if src.Def.Kind == source.KindSurvey {
+		return h.survey(ctx, svc, src, verified, req, r)
 	}
 	ev, mapErr := webhook.Map(src.Def.Provider, verified.Payload, src.Def.Map)
 	if mapErr == nil && ev.Challenge != "" { // Slack's url_verification
@@ -247,6 +264,10 @@ func (d *delivered) submit(ctx context.Context, sub intake.Submission) (events.A
 			probs = append(probs, p.Field+" "+p.Code)
 		}
 		return d.quarantine(ctx, "invalid-fields", "invalid fields: "+strings.Join(probs, ", "))
+	case errors.As(err, &cerr) && d.src.Def.Kind == source.KindSurvey:
+		// The person did not give the consent the source requires: nothing
+		// personal is kept, not even in quarantine.
+		return d.refuse(ctx, "consent", "consent: "+cerr.Error())
 	case errors.As(err, &cerr):
 		return d.quarantine(ctx, "consent", "consent: "+cerr.Error())
 	case err != nil:
@@ -254,6 +275,21 @@ func (d *delivered) submit(ctx context.Context, sub intake.Submission) (events.A
 	}
 	d.r.outcome, d.r.res = whAccepted, res
 	return ack(`{"status":"accepted"}`), nil
+}
+
+// refuse takes the delivery and keeps nothing of it but its mark with the
+// reason: the survey's consent did not cover what its source requires.
+func (d *delivered) refuse(ctx context.Context, code, reason string) (events.APIGatewayV2HTTPResponse, error) {
+	err := d.svc.Refuse(ctx, d.src.Def.ID, reason, d.key)
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		d.r.outcome = whDuplicate
+		return ack(`{"status":"duplicate"}`), nil
+	case err != nil:
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	d.r.outcome, d.r.reason = whNoConsent, code
+	return ack(`{"status":"no-consent"}`), nil
 }
 
 // quarantine keeps the payload with its reason; code is the reason's
@@ -326,6 +362,103 @@ func (h *WebhookIntake) order(ctx context.Context, svc *intake.Service, src *sou
 		// customer the order was recorded for.
 		change.Refund, change.Amount, change.Month = true, rec.Amount, rec.Month
 		sub.Subject, sub.Fields = rec.CustomerID, nil
+	}
+	return d.submit(ctx, sub)
+}
+
+// survey takes a survey tool's completed response: read inline (Typeform)
+// or fetched with the source's API token (SurveyMonkey, Qualtrics), taken
+// once by the tool's response id, mapped by the source's map to catalogue
+// fields and the purposes its consent questions granted, asserted, through
+// the one pipeline under the source's consent requirement. A response
+// without the required purposes keeps nothing personal; a tool API that
+// fails answers 503, so the tool retries, with nothing written.
+func (h *WebhookIntake) survey(ctx context.Context, svc *intake.Service, src *source.Loaded, verified webhook.Verified,
+	req *events.APIGatewayV2HTTPRequest, r *whResult) (events.APIGatewayV2HTTPResponse, error) {
+	d := &delivered{h: h, svc: svc, src: src, payload: verified.Payload, r: r}
+	var resp webhook.SurveyResponse
+	var err error
+	switch src.Def.Provider {
+	case webhook.Typeform:
+		resp, err = webhook.ReadTypeform(verified.Payload)
+	case webhook.SurveyMonkey, webhook.Qualtrics:
+		var ref webhook.SurveyRef
+		var complete bool
+		if src.Def.Provider == webhook.SurveyMonkey {
+			ref, complete, err = webhook.SurveyMonkeyNotification(verified.Payload)
+		} else {
+			ref, complete, err = webhook.QualtricsNotification(verified.Payload)
+		}
+		if err == nil && !complete {
+			r.outcome, r.reason = whIgnored, "not-a-completed-response"
+			return ack(`{"status":"ignored"}`), nil
+		}
+		if err == nil {
+			d.key = deliveryKey(svc, src.Def.ID, "response:"+ref.ResponseID, nil)
+			// A retry of a response taken already: answered without asking
+			// the tool's API again (a read, not a call to a rate-limited API).
+			if seen, derr := svc.Store.Delivered(ctx, d.key, time.Now()); derr != nil {
+				return events.APIGatewayV2HTTPResponse{}, derr
+			} else if seen {
+				r.outcome = whDuplicate
+				return ack(`{"status":"duplicate"}`), nil
+			}
+			var body []byte
+			if src.Def.Provider == webhook.SurveyMonkey {
+				body, err = h.Directory.SurveyMonkeyResponse(ctx, src.Def.APIBaseURL, src.APIToken, ref)
+			} else {
+				body, err = h.Directory.QualtricsResponse(ctx, src.Def.APIBaseURL, src.APIToken, ref)
+			}
+			if err != nil {
+				p := problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+					"The survey tool's API did not give the response; nothing was stored. Retry after the indicated time.")
+				p.retryAfter, p.reason = retryAfter(), "survey-api"
+				h.Log.WarnContext(ctx, "survey tool API failed", "provider", src.Def.Provider, "err", err.Error())
+				return events.APIGatewayV2HTTPResponse{}, p
+			}
+			if src.Def.Provider == webhook.SurveyMonkey {
+				resp, err = webhook.ReadSurveyMonkey(body)
+			} else {
+				resp, err = webhook.ReadQualtrics(body)
+			}
+			if err == nil && resp.ID != ref.ResponseID {
+				err = &webhook.UnmappableError{Reason: "the fetched response is not the one the notification named"}
+			}
+		}
+	}
+	if d.key == "" {
+		eventID := ""
+		if resp.ID != "" {
+			eventID = "response:" + resp.ID
+		}
+		d.key = deliveryKey(svc, src.Def.ID, eventID, verified.Payload)
+	}
+	var fields map[string]string
+	var grants []string
+	if err == nil {
+		fields, grants, err = webhook.MapSurvey(resp, src.Def.Map)
+	}
+	var um *webhook.UnmappableError
+	if errors.As(err, &um) {
+		return d.quarantine(ctx, "unmappable", um.Reason)
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	sub := intake.Submission{Fields: map[string][]string{}, Trust: customer.Asserted, Delivery: d.key,
+		Consent:  consent.Grant{Notice: src.Def.Notice},
+		ClientIP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent}
+	for k, v := range fields {
+		sub.Fields[k] = []string{v}
+	}
+	for _, g := range grants {
+		sub.Consent.Purposes = append(sub.Consent.Purposes, consent.Purpose(g))
+	}
+	if !HasIdentifier(sub.Fields) {
+		if _, err := consent.Check(sub.Consent, src.Form.Consent.Requirement(), consent.Needs{}); err != nil {
+			return d.refuse(ctx, "consent", "consent: "+err.Error())
+		}
+		return d.quarantine(ctx, "no-identifier", "the response names no email or phone of the person")
 	}
 	return d.submit(ctx, sub)
 }

@@ -39,6 +39,8 @@ type Store interface {
 	Order(ctx context.Context, key string) (*store.OrderRecord, error)
 	Withdraw(ctx context.Context, w store.Withdrawal) error
 	Verify(ctx context.Context, v store.Verification) error
+	RecordRefused(ctx context.Context, d store.Delivery, now time.Time) error
+	Delivered(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // Sealer encrypts one value for its tier.

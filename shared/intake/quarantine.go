@@ -85,3 +85,12 @@ func (s *Service) remember(keys newKeys) {
 		s.stored.Store(ref, true)
 	}
 }
+
+// Refuse takes an authentic delivery without storing anything of it (a
+// survey response without the consent its source requires): its delivery
+// mark records the source and the reason. store.ErrDuplicate if taken.
+func (s *Service) Refuse(ctx context.Context, sourceID, reason, delivery string) error {
+	cctx, cancel := commitContext(ctx, s.CommitTimeout)
+	defer cancel()
+	return s.Store.RecordRefused(cctx, store.Delivery{Key: delivery, Source: sourceID, Reason: reason}, s.Now())
+}

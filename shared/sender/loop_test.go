@@ -386,7 +386,7 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := ledger[len(ledger)-1]
-	if last.Channel != "survey" || last.Trust != customer.Proven || !slices.Equal(last.Fields(), []string{"company", "region"}) ||
+	if last.Channel != "update-survey" || last.Trust != customer.Proven || !slices.Equal(last.Fields(), []string{"company", "region"}) ||
 		!slices.Equal(last.Withdrawn, []consent.Purpose{consent.Marketing}) || !slices.Contains(last.Confirmed, "name") {
 		t.Fatalf("the survey's ledger entry: %+v (fields %v)", last, last.Fields())
 	}

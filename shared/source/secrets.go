@@ -89,6 +89,9 @@ func Save(ctx context.Context, st *store.Store, k Encrypter, keyID string, d *De
 	if d.Provider == webhook.WeCom && len(rec.AESKey) == 0 {
 		return fmt.Errorf("%w: a wecom source needs encoding_aes_key", ErrInvalid)
 	}
+	if d.NeedsAPIToken() && len(rec.APIToken) == 0 {
+		return fmt.Errorf("%w: a %s source needs its API token (surveymonkey: access_token; qualtrics: api_token) to fetch responses", ErrInvalid, d.Provider)
+	}
 	return st.PutSource(ctx, rec)
 }
 
@@ -269,7 +272,7 @@ func (c *Cache) load(ctx context.Context, id string) (*Loaded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %s: a stored secret: %w", id, err)
 		}
-		l.Secrets.Keys = append(l.Secrets.Keys, key)
+		l.Secrets.Keys = append(l.Secrets.Keys, def.SigningKey(key))
 	}
 	if len(rec.AESKey) > 0 {
 		plain, err := c.unwrap(ctx, id, rec.AESKey)

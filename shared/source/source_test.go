@@ -17,6 +17,31 @@ import (
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
+// A survey source: the map's fields and consent questions make its form;
+// its consent block is the requirement; SurveyMonkey signs with
+// "<api_key>&<secret>" and its access token is kept as the API token.
+func TestParseSurvey(t *testing.T) {
+	d, err := Parse([]byte(`{"id":"sm","provider":"surveymonkey","kind":"survey","notice":"survey-v1","api_key":"app-key",
+		"secrets":["the-api-secret"],"access_token":"tok-123456","map":{"q1":"email","q2":"region","q3":"consent:processing","q4":"consent:contact"},
+		"consent":{"required":["processing"],"optional":["contact"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Basis != consent.BasisConsent || d.APIToken != "tok-123456" || d.AccessToken != "" {
+		t.Fatalf("%+v", d)
+	}
+	if p := d.Public(); p.APIToken != "" || len(p.Secrets) != 0 {
+		t.Fatalf("public definition keeps secrets: %+v", p)
+	}
+	f, err := d.Form()
+	if err != nil || f.Channel != "survey" || len(f.Fields) != 2 || f.Consent.Required[0] != consent.Processing || f.Consent.Optional[0] != consent.Contact {
+		t.Fatalf("form %+v %v", f, err)
+	}
+	if got := string(d.SigningKey([]byte("the-api-secret"))); got != "app-key&the-api-secret" {
+		t.Fatalf("signing key %q", got)
+	}
+}
+
 func TestParse(t *testing.T) {
 	ok := `{"id":"chat","provider":"standard","kind":"chat","notice":"chat-v1","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`
 	d, err := Parse([]byte(ok))
@@ -31,19 +56,31 @@ func TestParse(t *testing.T) {
 		t.Fatal("a chat form takes email")
 	}
 	bad := map[string]string{
-		"unknown provider":           `{"id":"c","provider":"teams","kind":"chat","notice":"n","secrets":["12345678"]}`,
-		"bad id":                     `{"id":"C C","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"]}`,
-		"no notice":                  `{"id":"c","provider":"slack","kind":"chat","secrets":["12345678"]}`,
-		"orders from slack":          `{"id":"c","provider":"slack","kind":"orders","notice":"n","secrets":["12345678"]}`,
-		"orders with a map":          `{"id":"c","provider":"standard","kind":"orders","notice":"n","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"map":{"a":"email"}}`,
-		"survey not yet":             `{"id":"c","provider":"standard","kind":"survey","notice":"n","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`,
-		"not whsec":                  `{"id":"c","provider":"standard","kind":"chat","notice":"n","secrets":["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`,
-		"wecom without corp":         `{"id":"c","provider":"wecom","kind":"chat","notice":"n","secrets":["QDG6eK"]}`,
-		"bad aes key":                `{"id":"c","provider":"wecom","kind":"chat","notice":"n","corp_id":"x","secrets":["QDG6eK"],"encoding_aes_key":"short"}`,
-		"map to a non-field":         `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"favourite"}}`,
-		"restricted without consent": `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"national_id"}}`,
-		"basis consent":              `{"id":"c","provider":"slack","kind":"chat","basis":"consent","notice":"n","secrets":["12345678"]}`,
-		"unknown member":             `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"token":"x"}`,
+		"unknown provider":            `{"id":"c","provider":"teams","kind":"chat","notice":"n","secrets":["12345678"]}`,
+		"bad id":                      `{"id":"C C","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"]}`,
+		"no notice":                   `{"id":"c","provider":"slack","kind":"chat","secrets":["12345678"]}`,
+		"orders from slack":           `{"id":"c","provider":"slack","kind":"orders","notice":"n","secrets":["12345678"]}`,
+		"orders with a map":           `{"id":"c","provider":"standard","kind":"orders","notice":"n","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"map":{"a":"email"}}`,
+		"survey from a chat provider": `{"id":"c","provider":"standard","kind":"survey","notice":"n","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"map":{"a":"email"}}`,
+		"typeform as chat":            `{"id":"c","provider":"typeform","kind":"chat","notice":"n","secrets":["12345678"]}`,
+		"survey without a map":        `{"id":"c","provider":"typeform","kind":"survey","notice":"n","secrets":["12345678"]}`,
+		"required purpose not asked":  `{"id":"c","provider":"typeform","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email"},"consent":{"required":["processing"]}}`,
+		"asked purpose not offered":   `{"id":"c","provider":"typeform","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email","m":"consent:marketing"}}`,
+		"unknown purpose":             `{"id":"c","provider":"typeform","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email","m":"consent:telepathy"}}`,
+		"text target in a survey":     `{"id":"c","provider":"typeform","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email","t":"text"}}`,
+		"consent on a chat":           `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"consent":{"required":["processing"]}}`,
+		"surveymonkey without key":    `{"id":"c","provider":"surveymonkey","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email"}}`,
+		"qualtrics without base":      `{"id":"c","provider":"qualtrics","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email"}}`,
+		"qualtrics base elsewhere":    `{"id":"c","provider":"qualtrics","kind":"survey","notice":"n","secrets":["12345678"],"map":{"e":"email"},"api_base_url":"https://collector.evil.example"}`,
+		"surveymonkey base elsewhere": `{"id":"c","provider":"surveymonkey","kind":"survey","notice":"n","api_key":"k","secrets":["12345678"],"map":{"e":"email"},"api_base_url":"http://api.surveymonkey.com"}`,
+		"api key on a chat":           `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"api_key":"k"}`,
+		"not whsec":                   `{"id":"c","provider":"standard","kind":"chat","notice":"n","secrets":["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}`,
+		"wecom without corp":          `{"id":"c","provider":"wecom","kind":"chat","notice":"n","secrets":["QDG6eK"]}`,
+		"bad aes key":                 `{"id":"c","provider":"wecom","kind":"chat","notice":"n","corp_id":"x","secrets":["QDG6eK"],"encoding_aes_key":"short"}`,
+		"map to a non-field":          `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"favourite"}}`,
+		"restricted without consent":  `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"map":{"a.b":"national_id"}}`,
+		"basis consent":               `{"id":"c","provider":"slack","kind":"chat","basis":"consent","notice":"n","secrets":["12345678"]}`,
+		"unknown member":              `{"id":"c","provider":"slack","kind":"chat","notice":"n","secrets":["12345678"],"token":"x"}`,
 	}
 	for name, doc := range bad {
 		t.Run(name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -73,6 +75,10 @@ func (s *Store) Sources(ctx context.Context) ([]Source, error) {
 // (a submission, or a quarantined payload) and expires after KeepDelivery.
 type Delivery struct {
 	Key string // a keyed hash of source and event id
+	// Source and Reason, for a delivery taken without storing anything of
+	// it (a survey response without the consent its source requires): the
+	// mark is then the record that it came and why nothing was kept.
+	Source, Reason string
 }
 
 // KeepDelivery is how long delivery marks are kept: providers retry for
@@ -85,6 +91,8 @@ type deliveryItem struct {
 	Entity    string    `dynamodbav:"entity"`
 	At        time.Time `dynamodbav:"at,unixtime"`
 	ExpiresAt int64     `dynamodbav:"expires_at"`
+	Source    string    `dynamodbav:"source,omitempty"`
+	Reason    string    `dynamodbav:"reason,omitempty"`
 }
 
 func deliveryPK(key string) string { return "WHK#" + key }
@@ -93,7 +101,7 @@ const deliverySK = "WHK"
 
 func (s *Store) deliveryPut(d Delivery, now time.Time) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(deliveryItem{PK: deliveryPK(d.Key), SK: deliverySK, Entity: "delivery", At: now.UTC(),
-		ExpiresAt: now.Add(KeepDelivery).Unix()})
+		ExpiresAt: now.Add(KeepDelivery).Unix(), Source: d.Source, Reason: d.Reason})
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
@@ -105,4 +113,30 @@ func (s *Store) deliveryPut(d Delivery, now time.Time) (types.TransactWriteItem,
 	}
 	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+}
+
+// RecordRefused takes a delivery without storing anything of it: only its
+// mark, with the source and the reason (which never quotes the payload).
+// ErrDuplicate if it was taken before.
+func (s *Store) RecordRefused(ctx context.Context, d Delivery, now time.Time) error {
+	it, err := s.deliveryPut(d, now)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{it}, "", "record a refused delivery")
+	if slices.Contains(cancelled(err), 0) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// Delivered reports whether a delivery mark is there (and not expired): a
+// survey tool's retry is answered without fetching the response again.
+func (s *Store) Delivered(ctx context.Context, key string, now time.Time) (bool, error) {
+	var it deliveryItem
+	err := s.get(ctx, deliveryPK(key), deliverySK, &it, PK, TTL)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && it.ExpiresAt >= now.Unix(), err
 }

@@ -33,6 +33,9 @@ type Directory struct {
 	HTTP         *http.Client // nil: a client with lookupTimeout that follows no redirect
 	SlackBaseURL string       // "" : https://slack.com
 	WeComBaseURL string       // "" : https://qyapi.weixin.qq.com
+	// SurveyAPIBaseURL, when set, replaces every survey tool's API base
+	// (a source's api_base_url included): tests point it at a stand-in.
+	SurveyAPIBaseURL string
 
 	mu   sync.Mutex
 	seen map[string]lookedUp
@@ -201,6 +204,15 @@ func put(m map[string]string, k, v string) {
 // get fetches base+path?query. Its errors never carry the URL (whose query
 // may hold a token or a user id): only the API's name and the cause.
 func (d *Directory) get(ctx context.Context, api, base, path string, query url.Values, authorization string) ([]byte, error) {
+	h := map[string]string{}
+	if authorization != "" {
+		h["Authorization"] = authorization
+	}
+	return d.getWith(ctx, api, base, path, query, h)
+}
+
+// getWith is get with any request headers (a token's header).
+func (d *Directory) getWith(ctx context.Context, api, base, path string, query url.Values, headers map[string]string) ([]byte, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/") + path)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%w: %s: base URL is not an http(s) URL", ErrLookup, api)
@@ -216,8 +228,8 @@ func (d *Directory) get(ctx context.Context, api, base, path string, query url.V
 		return nil, fmt.Errorf("%w: %s: cannot build the request", ErrLookup, api)
 	}
 	req.Header.Set("Accept", "application/json")
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := d.client().Do(req)
 	if err != nil {
@@ -236,4 +248,61 @@ func (d *Directory) get(ctx context.Context, api, base, path string, query url.V
 		return nil, fmt.Errorf("%w: %s: HTTP %d", ErrLookup, api, resp.StatusCode)
 	}
 	return body, nil
+}
+
+// Survey tools' API bases: SurveyMonkey's default, and the hosts a
+// source's api_base_url may name (a token is never sent anywhere else).
+const SurveyMonkeyBaseURL = "https://api.surveymonkey.com"
+
+// SurveyAPIHost reports whether base is an https URL of the provider's
+// API hosts: SurveyMonkey's (api.surveymonkey.com, api.eu.surveymonkey.com,
+// api.surveymonkey.ca), Qualtrics' datacenters (<dc>.qualtrics.com).
+func SurveyAPIHost(p Provider, base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.RawQuery != "" || strings.Trim(u.Path, "/") != "" || u.Port() != "" {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	switch p {
+	case SurveyMonkey:
+		return h == "api.surveymonkey.com" || h == "api.eu.surveymonkey.com" || h == "api.surveymonkey.ca"
+	case Qualtrics:
+		dc, ok := strings.CutSuffix(h, ".qualtrics.com")
+		return ok && dc != "" && !strings.Contains(dc, ".") && apiID(dc)
+	}
+	return false
+}
+
+func (d *Directory) surveyBase(base string) string {
+	if d != nil && d.SurveyAPIBaseURL != "" {
+		return d.SurveyAPIBaseURL
+	}
+	return base
+}
+
+// SurveyMonkeyResponse fetches a completed response's details (GET
+// /v3/surveys/{survey}/responses/{response}/details?simple=true) with the
+// source's access token, sent only as Authorization: Bearer.
+func (d *Directory) SurveyMonkeyResponse(ctx context.Context, base, accessToken string, ref SurveyRef) ([]byte, error) {
+	const api = "surveymonkey response details"
+	if !apiID(ref.SurveyID) || !apiID(ref.ResponseID) {
+		return nil, fmt.Errorf("%w: %s: ids are not API ids", ErrLookup, api)
+	}
+	if base == "" {
+		base = SurveyMonkeyBaseURL
+	}
+	return d.get(ctx, api, d.surveyBase(base), "/v3/surveys/"+ref.SurveyID+"/responses/"+ref.ResponseID+"/details",
+		url.Values{"simple": {"true"}}, "Bearer "+accessToken)
+}
+
+// QualtricsResponse fetches a response (GET
+// /API/v3/surveys/{survey}/responses/{response}) with the source's API
+// token, sent only as X-API-TOKEN, from the source's datacenter base.
+func (d *Directory) QualtricsResponse(ctx context.Context, base, apiToken string, ref SurveyRef) ([]byte, error) {
+	const api = "qualtrics response"
+	if !apiID(ref.SurveyID) || !apiID(ref.ResponseID) {
+		return nil, fmt.Errorf("%w: %s: ids are not API ids", ErrLookup, api)
+	}
+	return d.getWith(ctx, api, d.surveyBase(base), "/API/v3/surveys/"+ref.SurveyID+"/responses/"+ref.ResponseID, nil,
+		map[string]string{"X-API-TOKEN": apiToken})
 }

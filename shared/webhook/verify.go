@@ -32,7 +32,7 @@ const (
 )
 
 // Providers lists every provider kehu verifies.
-var Providers = []Provider{Intercom, Zendesk, Slack, WeCom, Standard}
+var Providers = []Provider{Intercom, Zendesk, Slack, WeCom, Standard, Typeform, SurveyMonkey, Qualtrics}
 
 // Valid reports whether p is a known provider.
 func (p Provider) Valid() bool {
@@ -102,6 +102,12 @@ func Verify(p Provider, r Request, s Secrets) (Verified, error) {
 		return verifyStandard(r, s)
 	case WeCom:
 		return verifyWeCom(r, s)
+	case Typeform:
+		return verifyTypeform(r, s)
+	case SurveyMonkey:
+		return verifySurveyMonkey(r, s)
+	case Qualtrics:
+		return verifyQualtrics(r, s)
 	}
 	return Verified{}, fmt.Errorf("unknown provider %q", p)
 }
