@@ -52,7 +52,8 @@ fuzz: ## run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz FuzzJSONEscapes -fuzztime 20s ./shared/httpapi/
 	$(GO) test -run '^$$' -fuzz FuzzNormalise -fuzztime 20s ./shared/customer/
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 20s ./shared/webhook/
-	for f in FuzzMapIntercom FuzzMapZendesk FuzzMapSlack FuzzMapWeCom FuzzMapStandard FuzzHTMLToText; do \
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./shared/link/
+	for f in FuzzMapIntercom FuzzMapZendesk FuzzMapSlack FuzzMapWeCom FuzzMapStandard FuzzHTMLToText FuzzMapSurvey; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s ./shared/webhook/ || exit 1; done
 
 # sam build calls build-<LogicalId> with ARTIFACTS_DIR set (BuildMethod: makefile).

@@ -11,6 +11,19 @@ import (
 
 var surveyNow = time.Date(2026, 11, 23, 10, 16, 0, 0, time.UTC)
 
+// The survey tools' payloads in testdata, each read below.
+var surveyTestdata = []string{"typeform-form-response.json", "surveymonkey-response-completed.json", "surveymonkey-response-details.json",
+	"qualtrics-completed-msg.json", "qualtrics-response.json"}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 const (
 	smBody = `{"event_type":"response_completed","event_datetime":"2026-11-23T10:14:52.123456+00:00","object_id":"5007154325","resources":{"survey_id":"405768925"}}`
 	qMSG   = `{"Status":"Complete","SurveyID":"SV_3KSkTO8zy4aaB7g","ResponseID":"R_1dGCs8XYAyxmm3P","CompletedDate":"2026-11-23 10:14:52","BrandID":"kehutest"}`
@@ -18,10 +31,7 @@ const (
 
 // Vectors computed outside Go (Python's hmac), over the exact bytes.
 func TestSurveySignatureVectors(t *testing.T) {
-	tf, err := os.ReadFile("testdata/typeform-form-response.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tf := readTestdata(t, "typeform-form-response.json")
 	cases := []struct {
 		name string
 		p    Provider
@@ -157,6 +167,31 @@ func TestReadAndMapSurveys(t *testing.T) {
 	fields, grants, err = MapSurvey(qr, map[string]string{"QID1_TEXT": "email", "QID2": "consent:processing", "QID3": "consent:marketing"})
 	if err != nil || fields["email"] != "hui.wang@example.com" || strings.Join(grants, ",") != "processing" || qr.At.IsZero() {
 		t.Fatalf("%v %v %v %v", fields, grants, err, qr.At)
+	}
+
+	// The testdata documents, as the local sources map them.
+	if ref, ok, err := SurveyMonkeyNotification(readTestdata(t, "surveymonkey-response-completed.json")); err != nil || !ok || ref.ResponseID != "5007154325" {
+		t.Fatalf("%+v %v", ref, err)
+	}
+	sr, err = ReadSurveyMonkey(readTestdata(t, "surveymonkey-response-details.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, grants, err = MapSurvey(sr, map[string]string{"652286715": "email", "652286714": "name", "652286718": "region",
+		"652286716": "consent:processing", "652286719": "consent:contact"})
+	if err != nil || fields["region"] != "华南" || fields["name"] != "Ming Li" || strings.Join(grants, ",") != "processing" {
+		t.Fatalf("%v %v %v", fields, grants, err)
+	}
+	if ref, ok, err := QualtricsNotification(readTestdata(t, "qualtrics-completed-msg.json")); err != nil || !ok || ref.SurveyID != "SV_3KSkTO8zy4aaB7g" {
+		t.Fatalf("%+v %v", ref, err)
+	}
+	qr, err = ReadQualtrics(readTestdata(t, "qualtrics-response.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, grants, err = MapSurvey(qr, map[string]string{"QID1_TEXT": "email", "QID2_TEXT": "phone", "QID4": "consent:processing", "QID5": "consent:marketing"})
+	if err != nil || fields["phone"] != "+86 139 0013 9000" || strings.Join(grants, ",") != "marketing,processing" {
+		t.Fatalf("%v %v %v", fields, grants, err)
 	}
 }
 
