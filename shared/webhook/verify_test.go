@@ -255,6 +255,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add(string(WeCom), []byte(weComPost), "477715d11cdb4164915debcba66cb864d751f3e6", "1409659813")
 	f.Add(string(Intercom), []byte(`{}`), "sha1=00", "")
 	f.Add(string(Zendesk), []byte(`{}`), "AAAA", "2026-11-23T10:15:30Z")
+	f.Add(string(Typeform), []byte(`{"form_response":{"submitted_at":"2014-09-02T12:00:00Z"}}`), "sha256=AAAA", "")
+	f.Add(string(SurveyMonkey), []byte(`{"event_datetime":"2014-09-02T12:00:00+00:00"}`), "AAAA", "")
+	f.Add(string(Qualtrics), []byte(`MSG=%7B%7D&HMAC=00&Topic=x`), "", "")
 	f.Fuzz(func(t *testing.T, provider string, body []byte, sig, ts string) {
 		p := Provider(provider)
 		if !p.Valid() {
@@ -263,7 +266,8 @@ func FuzzVerify(f *testing.F) {
 		key, _ := WeComKey("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
 		s := Secrets{Keys: [][]byte{[]byte("QDG6eK"), []byte("8f742231b10e8888abcd99yyyzzz85a5")}, AESKey: key, CorpID: "wx5823bf96d3bd56c7"}
 		h := map[string]string{"x-hub-signature": sig, "x-slack-signature": sig, "x-slack-request-timestamp": ts, "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
-			"webhook-timestamp": ts, "webhook-signature": sig, "x-zendesk-webhook-signature": sig, "x-zendesk-webhook-signature-timestamp": ts}
+			"webhook-timestamp": ts, "webhook-signature": sig, "x-zendesk-webhook-signature": sig, "x-zendesk-webhook-signature-timestamp": ts,
+			"typeform-signature": sig, "sm-signature": sig}
 		q := map[string]string{"msg_signature": sig, "timestamp": ts, "nonce": "1372623149", "echostr": string(body)}
 		for _, m := range []string{"POST", "GET"} {
 			v, err := Verify(p, Request{Method: m, Header: h, Query: q, Body: body, Now: time.Unix(1409659813, 0)}, s)
