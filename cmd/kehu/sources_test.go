@@ -30,7 +30,7 @@ func TestSourceSecretRotation(t *testing.T) {
 		Provider string `json:"provider"`
 		Secrets  int    `json:"secrets"`
 	}
-	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 6 {
+	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 9 { // one per local source (local/sources)
 		t.Fatalf("sources list: %d %s %s %v", code, out, errOut, err)
 	}
 	const oldSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
