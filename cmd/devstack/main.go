@@ -34,6 +34,7 @@ import (
 	"github.com/kehu-dev/kehu/internal/localkms"
 	"github.com/kehu-dev/kehu/internal/streams"
 	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/mail"
@@ -190,11 +191,11 @@ func run(log *slog.Logger) (int, error) {
 	if _, err := admin.EnsureLinkSecret(ctx, config.KMS(adminCfg), st, fcfg.BlindIndexKey); err != nil {
 		return 1, err
 	}
-	seeded, err := seedForms(ctx, st, o.forms)
+	seeded, err := seed(ctx, st, o.forms, admin.PutFormFile)
 	if err != nil {
 		return 1, err
 	}
-	surveys, err := seedSurveys(ctx, st, o.surveys)
+	surveys, err := seed(ctx, st, o.surveys, admin.PutSurveyFile)
 	if err != nil {
 		return 1, err
 	}
@@ -241,7 +242,11 @@ func run(log *slog.Logger) (int, error) {
 	runner := &streams.Runner{Streams: streams.NewClient(adminCfg), DB: config.DynamoDB(adminCfg), Table: o.table, Handler: seg.Handle,
 		Filter: segmenter.IsProfileChange, Log: log.With("function", "stream-runner")}
 	go func() { _ = runner.Run(ctx) }()
-	go sweepEvery(ctx, seg, env("KEHU_SWEEP_EVERY", "1m"), log)
+	go every(ctx, env("KEHU_SWEEP_EVERY", "1m"), func(ctx context.Context) {
+		if n, err := seg.Sweep(ctx, time.Now().Add(-48*time.Hour)); err != nil || n > 0 {
+			log.Info("sweep", "re_evaluated", n, "err", err)
+		}
+	})
 	// the survey function (kehu's own survey page, address confirmation,
 	// one-click withdrawal), with its own credentials (kehu-survey)
 	surveyCfg, err := kmsCfg.AWS(ctx, "kehu-survey")
@@ -281,7 +286,11 @@ func run(log *slog.Logger) (int, error) {
 	}
 	senderEvery := env("KEHU_SENDER_EVERY", "5m")
 	if o.execArgs == nil {
-		go sendEvery(ctx, snd, senderEvery, log)
+		go every(ctx, senderEvery, func(ctx context.Context) {
+			if res, err := snd.Run(ctx, false); err != nil || res.Sent+res.Confirmations+res.Failed > 0 {
+				log.Info("survey sender", "sent", res.Sent, "confirmations", res.Confirmations, "failed", res.Failed, "err", err)
+			}
+		})
 	}
 
 	if o.execArgs != nil {
@@ -354,58 +363,22 @@ func mustAbs(p string) string {
 	return a
 }
 
-func seedForms(ctx context.Context, st *store.Store, dir string) ([]string, error) {
+// seed stores every definition file (*.json) of dir with put (a form's
+// or a survey's) and returns their ids.
+func seed(ctx context.Context, st *store.Store, dir string, put func(context.Context, *store.Store, string) (*form.Definition, error)) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
 	for _, f := range files {
-		def, err := admin.PutFormFile(ctx, st, f)
+		def, err := put(ctx, st, f)
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, def.ID)
 	}
 	return ids, nil
-}
-
-func seedSurveys(ctx context.Context, st *store.Store, dir string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, f := range files {
-		def, err := admin.PutSurveyFile(ctx, st, f)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, def.ID)
-	}
-	return ids, nil
-}
-
-// sendEvery runs the survey sender on a local clock, as EventBridge runs
-// it in AWS.
-func sendEvery(ctx context.Context, snd *sender.Sender, every string, log *slog.Logger) {
-	d, err := time.ParseDuration(every)
-	if err != nil || d <= 0 {
-		return
-	}
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			res, err := snd.Run(ctx, false)
-			if err != nil || res.Sent+res.Confirmations+res.Failed > 0 {
-				log.Info("survey sender", "sent", res.Sent, "confirmations", res.Confirmations, "failed", res.Failed, "err", err)
-			}
-		}
-	}
 }
 
 func health(db *dynamodb.Client, k *kms.Client, table string) http.HandlerFunc {
@@ -446,11 +419,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// sweepEvery runs the segments' time sweep on a local clock (every minute
-// by default; KEHU_SWEEP_EVERY=0 turns it off), as EventBridge runs it
-// daily in AWS. Run that often, it needs two days of due buckets, not
-// segmenter.SweepCatchUp.
-func sweepEvery(ctx context.Context, seg *segmenter.Handler, every string, log *slog.Logger) {
+// every runs run on a local clock (every is a Go duration; "0" or a bad
+// value turns it off), as EventBridge schedules it in AWS: the segments'
+// time sweep every minute by default (KEHU_SWEEP_EVERY; run that often it
+// needs two days of due buckets, not segmenter.SweepCatchUp), the survey
+// sender every 5 minutes (KEHU_SENDER_EVERY).
+func every(ctx context.Context, every string, run func(context.Context)) {
 	d, err := time.ParseDuration(every)
 	if err != nil || d <= 0 {
 		return
@@ -462,9 +436,7 @@ func sweepEvery(ctx context.Context, seg *segmenter.Handler, every string, log *
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := seg.Sweep(ctx, time.Now().Add(-48*time.Hour)); err != nil || n > 0 {
-				log.Info("sweep", "re_evaluated", n, "err", err)
-			}
+			run(ctx)
 		}
 	}
 }

@@ -1,12 +1,9 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,16 +86,7 @@ func TestSurveyEventsReplayed(t *testing.T) {
 	pages.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	for _, fx := range surveyFixtures {
 		t.Run(fx.file, func(t *testing.T) {
-			raw, err := os.ReadFile("../../events/survey-intake/" + fx.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ev events.APIGatewayV2HTTPRequest
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&ev); err != nil {
-				t.Fatalf("not an HTTP API v2 request: %v", err)
-			}
+			ev := loadEvent(t, "../../events/survey-intake/"+fx.file)
 			if _, ok := httpapi.SurveyRoutes[ev.RouteKey]; !ok {
 				t.Fatalf("route %s is not the survey function's", ev.RouteKey)
 			}

@@ -280,7 +280,12 @@ func (d *delivered) submit(ctx context.Context, sub intake.Submission) (events.A
 // refuse takes the delivery and keeps nothing of it but its mark with the
 // reason: the survey's consent did not cover what its source requires.
 func (d *delivered) refuse(ctx context.Context, code, reason string) (events.APIGatewayV2HTTPResponse, error) {
-	err := d.svc.Refuse(ctx, d.src.Def.ID, reason, d.key)
+	return d.taken(d.svc.Refuse(ctx, d.src.Def.ID, reason, d.key), whNoConsent, code)
+}
+
+// taken answers a delivery kept as outcome (quarantined, refused): a
+// duplicate if it was taken before.
+func (d *delivered) taken(err error, outcome, code string) (events.APIGatewayV2HTTPResponse, error) {
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		d.r.outcome = whDuplicate
@@ -288,23 +293,15 @@ func (d *delivered) refuse(ctx context.Context, code, reason string) (events.API
 	case err != nil:
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	d.r.outcome, d.r.reason = whNoConsent, code
-	return ack(`{"status":"no-consent"}`), nil
+	d.r.outcome, d.r.reason = outcome, code
+	return ack(`{"status":"` + outcome + `"}`), nil
 }
 
 // quarantine keeps the payload with its reason; code is the reason's
 // low-cardinality name for the metric.
 func (d *delivered) quarantine(ctx context.Context, code, reason string) (events.APIGatewayV2HTTPResponse, error) {
-	err := d.svc.Quarantine(ctx, store.Quarantined{Source: d.src.Def.ID, Provider: string(d.src.Def.Provider), Reason: reason}, d.payload, d.key)
-	switch {
-	case errors.Is(err, store.ErrDuplicate):
-		d.r.outcome = whDuplicate
-		return ack(`{"status":"duplicate"}`), nil
-	case err != nil:
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	d.r.outcome, d.r.reason = whQuarantined, code
-	return ack(`{"status":"quarantined"}`), nil
+	return d.taken(d.svc.Quarantine(ctx, store.Quarantined{Source: d.src.Def.ID, Provider: string(d.src.Def.Provider), Reason: reason}, d.payload, d.key),
+		whQuarantined, code)
 }
 
 // deliveryKey is the keyed hash a provider's event is taken once under:

@@ -3,6 +3,7 @@ package sender_test
 import (
 	"context"
 	"encoding/base64"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -223,7 +224,7 @@ func TestSurveyLoop(t *testing.T) {
 		!strings.Contains(r.Body, `name="t"`) || r.Headers["Referrer-Policy"] != "no-referrer" || r.Headers["X-Frame-Options"] != "DENY" {
 		t.Fatalf("confirm page: %d %v %s", r.StatusCode, r.Headers, r.Body)
 	}
-	if after := l.st.Count(t); !mapsEqual(before, after) {
+	if after := l.st.Count(t); !maps.Equal(before, after) {
 		t.Fatalf("a GET changed the table: %v → %v", before, after)
 	}
 	form := "t=" + url.QueryEscape(tok)
@@ -278,7 +279,7 @@ func TestSurveyLoop(t *testing.T) {
 			t.Errorf("%s link: %d %s", name, r.StatusCode, r.Body)
 		}
 	}
-	if after := l.st.Count(t); !mapsEqual(before, after) {
+	if after := l.st.Count(t); !maps.Equal(before, after) {
 		t.Fatalf("refused links changed the table: %v → %v", before, after)
 	}
 
@@ -443,16 +444,4 @@ func flip(tok string) string {
 		b[i] = 'A'
 	}
 	return string(b)
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -222,16 +222,8 @@ func (s *Store) ClaimSend(ctx context.Context, customerID, kind, subject, survey
 	if subject != "" {
 		up = up.Set(expression.Name("subject"), expression.Value(subject))
 	}
-	expr, err := expression.NewBuilder().WithUpdate(up).WithCondition(cond).Build()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(profilePK(customerID), sendSK(kind, subject)),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
-		ExpressionAttributeValues: expr.Values()})
-	if err = classify(err); errors.Is(err, ErrConflict) {
+	err := s.updateIf(ctx, key(profilePK(customerID), sendSK(kind, subject)), up, cond)
+	if errors.Is(err, ErrConflict) {
 		return ErrNotDue
 	}
 	if err != nil {
@@ -240,20 +232,25 @@ func (s *Store) ClaimSend(ctx context.Context, customerID, kind, subject, survey
 	return nil
 }
 
-// FinishSend records a claimed send's outcome (SendSent or SendFailed).
-func (s *Store) FinishSend(ctx context.Context, customerID, kind, subject, outcome string) error {
-	expr, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("outcome"), expression.Value(outcome))).
-		WithCondition(expression.Name("outcome").Equal(expression.Value(SendSending))).Build()
+// updateIf is one conditional UpdateItem, bounded; ErrConflict when the
+// condition fails.
+func (s *Store) updateIf(ctx context.Context, k map[string]types.AttributeValue, up expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	expr, err := expression.NewBuilder().WithUpdate(up).WithCondition(cond).Build()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(profilePK(customerID), sendSK(kind, subject)),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
-		ExpressionAttributeValues: expr.Values()})
-	if err != nil {
-		return fmt.Errorf("record a send to %s: %w", customerID, classify(err))
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: k, UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+	return classify(err)
+}
+
+// FinishSend records a claimed send's outcome (SendSent or SendFailed).
+func (s *Store) FinishSend(ctx context.Context, customerID, kind, subject, outcome string) error {
+	if err := s.updateIf(ctx, key(profilePK(customerID), sendSK(kind, subject)), expression.Set(expression.Name("outcome"), expression.Value(outcome)),
+		expression.Name("outcome").Equal(expression.Value(SendSending))); err != nil {
+		return fmt.Errorf("record a send to %s: %w", customerID, err)
 	}
 	return nil
 }
