@@ -178,11 +178,18 @@ func fixtures(t *testing.T) map[string]events.APIGatewayV2HTTPRequest {
 	out["surveymonkey-completed.json"] = webhookEvent("POST", "sm-feedback", map[string]string{"content-type": "application/json",
 		"sm-apikey": smAPIKey, "sm-signature": webhook.SurveyMonkeySign(smAPIKey, smAPISecret, []byte(sm))}, nil, sm)
 	out["surveymonkey-head.json"] = webhookEvent("HEAD", "sm-feedback", nil, nil, "")
+	out["surveymonkey-retry.json"] = out["surveymonkey-completed.json"]
+	smTampered := strings.Replace(sm, "5007154325", "5007154326", 1)
+	out["surveymonkey-tampered.json"] = webhookEvent("POST", "sm-feedback", map[string]string{"content-type": "application/json",
+		"sm-apikey": smAPIKey, "sm-signature": webhook.SurveyMonkeySign(smAPIKey, smAPISecret, []byte(sm))}, nil, smTampered)
 	qmsg := strings.TrimSpace(testdata(t, "qualtrics-completed-msg.json"))
 	qbody := url.Values{"Topic": {"kehutest.surveyengine.completedResponse.SV_3KSkTO8zy4aaB7g"}, "MSG": {qmsg},
 		"HMAC": {webhook.QualtricsSign(qualtricsKey, qmsg)}}.Encode()
 	out["qualtrics-completed.json"] = webhookEvent("POST", "qx-survey", map[string]string{"content-type": "application/x-www-form-urlencoded"}, nil, qbody)
 	out["qualtrics-retry.json"] = webhookEvent("POST", "qx-survey", map[string]string{"content-type": "application/x-www-form-urlencoded"}, nil, qbody)
+	qTampered := url.Values{"Topic": {"kehutest.surveyengine.completedResponse.SV_3KSkTO8zy4aaB7g"}, "MSG": {strings.Replace(qmsg, "R_1dGCs8XYAyxmm3P", "R_1dGCs8XYAyxmm3Q", 1)},
+		"HMAC": {webhook.QualtricsSign(qualtricsKey, qmsg)}}.Encode()
+	out["qualtrics-tampered.json"] = webhookEvent("POST", "qx-survey", map[string]string{"content-type": "application/x-www-form-urlencoded"}, nil, qTampered)
 
 	// WeCom: Tencent's published vectors, as they were signed (2014).
 	out["wecom-verify-url.json"] = webhookEvent("GET", "wecom-kf", nil, map[string]string{"msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
@@ -219,6 +226,9 @@ var webhookExpectations = map[string]whExpect{
 	"orders-completed.json":        {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"qualtrics-completed.json":     {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"qualtrics-retry.json":         {status: 200, body: `{"status":"duplicate"}`},
+	"qualtrics-tampered.json":      {status: 401, problem: "signature-invalid"},
+	"surveymonkey-retry.json":      {status: 200, body: `{"status":"duplicate"}`},
+	"surveymonkey-tampered.json":   {status: 401, problem: "signature-invalid"},
 	"surveymonkey-completed.json":  {status: 200, body: `{"status":"accepted"}`, writes: "submission"},
 	"surveymonkey-head.json":       {status: 200, body: ""},
 	"typeform-no-consent.json":     {status: 200, body: `{"status":"no-consent"}`, writes: "mark"},
