@@ -29,11 +29,12 @@ import (
 )
 
 type cli struct {
-	table  string
-	store  *store.Store
-	kms    *kms.Client
-	awsCfg aws.Config
-	json   bool
+	table   string
+	store   *store.Store
+	kms     *kms.Client
+	awsCfg  aws.Config
+	json    bool
+	purpose string // --purpose: what a read is for, in its audit record
 }
 
 var errNotFound = errors.New("not found")
@@ -52,8 +53,18 @@ func (c *cli) printJSON(out io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func (c *cli) reader() *record.Reader {
-	return &record.Reader{Store: c.store, Opener: envelope.NewOpener(c.kms)}
+// reader reads customers as whoever runs the CLI, for the purpose given
+// (--purpose; by default the command's): every decryption is audited.
+func (c *cli) reader(ctx context.Context, command string) (*record.Reader, error) {
+	actor, err := c.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	purpose := c.purpose
+	if purpose == "" {
+		purpose = "operator: kehu " + command
+	}
+	return &record.Reader{Store: c.store, Opener: envelope.NewOpener(c.kms), Actor: actor, Purpose: purpose}, nil
 }
 
 func (c *cli) setup(ctx context.Context, keyID string, out io.Writer) error {
@@ -124,7 +135,11 @@ func text(v record.Value) string {
 }
 
 func (c *cli) customerShow(ctx context.Context, id string, out io.Writer) error {
-	rec, err := c.reader().Read(ctx, id)
+	r, err := c.reader(ctx, "customer show")
+	if err != nil {
+		return err
+	}
+	rec, err := r.Read(ctx, id)
 	if errors.Is(err, record.ErrNoCustomer) {
 		return fmt.Errorf("%w: no customer %s", errNotFound, id)
 	}
@@ -202,7 +217,11 @@ func (c *cli) customerShow(ctx context.Context, id string, out io.Writer) error 
 }
 
 func (c *cli) customerHistory(ctx context.Context, id string, out io.Writer) error {
-	rows, err := c.reader().History(ctx, id)
+	r, err := c.reader(ctx, "customer history")
+	if err != nil {
+		return err
+	}
+	rows, err := r.History(ctx, id)
 	if errors.Is(err, record.ErrNoCustomer) {
 		return fmt.Errorf("%w: no customer %s", errNotFound, id)
 	}
@@ -243,7 +262,11 @@ func (c *cli) customerRestore(ctx context.Context, id, field, from string, out i
 	if err != nil {
 		return err
 	}
-	err = c.reader().Restore(ctx, ix, id, field, from, actor, time.Now(), entry.String())
+	r, err := c.reader(ctx, "customer restore")
+	if err != nil {
+		return err
+	}
+	err = r.Restore(ctx, ix, id, field, from, actor, time.Now(), entry.String())
 	switch {
 	case errors.Is(err, record.ErrNoCustomer):
 		return fmt.Errorf("%w: no customer %s", errNotFound, id)

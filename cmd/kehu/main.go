@@ -48,6 +48,8 @@ const usage = `usage:
   kehu report quality
   kehu surveys put FILE | surveys list | surveys send [--dry-run]
   kehu customer request-review ID
+  kehu audit ID
+  every read of personal data is audited; --purpose TEXT says what it is for
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
 
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	submission := fs.String("submission", "", "submission whose value to restore")
 	limit := fs.String("limit", "", "how many members at most")
 	dryRun := fs.Bool("dry-run", false, "count what would be sent; send and write nothing")
+	purpose := fs.String("purpose", "", "what a read of personal data is for (recorded in its audit record)")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -88,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
 	}
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun}
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -111,10 +114,11 @@ type flags struct {
 	field, submission string
 	limit             string
 	dryRun            bool
+	purpose           string
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
-	c.json = f.json
+	c.json, c.purpose = f.json, f.purpose
 	switch {
 	case len(words) == 1 && words[0] == "setup":
 		return c.setup(ctx, getenv("KMS_KEY_BLIND_INDEX"), out)
@@ -148,6 +152,8 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.surveysSend(ctx, f.dryRun, getenv, out)
 	case len(words) == 3 && words[0] == "customer" && words[1] == "request-review":
 		return c.customerRequestReview(ctx, words[2], out)
+	case len(words) == 2 && words[0] == "audit":
+		return c.audit(ctx, words[1], out)
 	case len(words) == 2 && words[0] == "report" && words[1] == "quality":
 		return c.reportQuality(ctx, out)
 	case len(words) == 2 && words[0] == "segments" && words[1] == "list":

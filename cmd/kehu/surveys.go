@@ -89,6 +89,9 @@ func (c *cli) surveysSend(ctx context.Context, dryRun bool, getenv func(string) 
 	if err != nil {
 		return err
 	}
+	if s.Actor, err = c.actor(ctx); err != nil {
+		return err
+	}
 	res, err := s.Run(ctx, dryRun)
 	if c.json {
 		if perr := c.printJSON(out, res); perr != nil {

@@ -96,6 +96,14 @@ func TestSurveysCLI(t *testing.T) {
 	if r := run(); r.Confirmations != 0 || r.Skipped[sender.SkipAwaiting] != 1 {
 		t.Fatalf("second run: %+v", r)
 	}
+	// The sender's reads are in the customer's audit (kehu audit, compliance).
+	as(t, st, "kehu-compliance")
+	out, _, code = kehu(t, st.Table, "audit", res.CustomerID, "--json")
+	var audit []struct{ Actor, Action string }
+	if err := json.Unmarshal([]byte(out), &audit); code != 0 || err != nil || len(audit) != 1 || audit[0].Action != "send" ||
+		audit[0].Actor != "local:LOCALSENDER" {
+		t.Fatalf("audit: %s %v", out, err)
+	}
 	mails := stacktest.Emails(t, email)
 	if len(mails) != 1 || !slices.Contains(mails[0].Headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click") {
 		t.Fatalf("emails: %+v", mails)

@@ -76,18 +76,20 @@ var access = map[string]tableAccess{
 	"SurveyIntakeFunction": {write: customerParts, get: with(customerParts, "SURVEY", "CONFIG")},
 	// The review-due members; a customer's profile, the entry holding the
 	// address and its data key; the send records (CUST#<id>/SEND#…).
-	"SurveySenderFunction": {write: []string{"CUST#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
+	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
 	"SegmenterFunction":    segmenterAccess,
 	"SweepFunction":        sweepAccess,
 	// operators
-	"SalesServiceRole": {get: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...), query: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...)},
+	// Every role that decrypts appends to the customers' audit (AUDIT#).
+	"SalesServiceRole": {write: []string{"AUDIT#*"}, get: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...),
+		query: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...)},
 	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
 	// replay runs the webhook pipeline in the CLI, drop deletes.
 	"ComplianceRole": {
-		write:  with(customerParts, webhookParts...),
+		write:  with(customerParts, append(slices.Clone(webhookParts), "AUDIT#*")...),
 		delete: []string{"QUARANTINE"},
 		get:    with(customerParts, append([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads...)...),
-		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE"}, segmentReads...)...),
+		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE", "AUDIT#*"}, segmentReads...)...),
 	},
 	// Every partition, but general-tier attributes only (TestAnalystReadsGeneralTierOnly).
 	"AnalystRole": {get: []string{"*"}, query: []string{"*"}},
@@ -392,6 +394,8 @@ var partitionWriters = map[string][]string{
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},
 	"SURVEY":     {"AdminRole"},
+	// Appended by whoever decrypts; never updated or deleted by anyone.
+	"AUDIT#": {"SalesServiceRole", "ComplianceRole", "SurveySenderFunction"},
 	// Segments are the segmenter's and the sweep's alone: no operator or
 	// intake function can make a customer a member or change a count.
 	"SEG#":      {"SegmenterFunction", "SweepFunction"},

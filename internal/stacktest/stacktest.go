@@ -23,6 +23,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -181,4 +182,11 @@ func Unique(prefix string) string { return fmt.Sprintf("%s-%s", prefix, uuid.New
 func (s *Stack) PutRaw(ctx context.Context, image map[string]events.DynamoDBAttributeValue) error {
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: store.FromStreamImage(image)})
 	return err
+}
+
+// Reader reads customers as a principal of local/kms.json would, its
+// reads audited under that name.
+func (s *Stack) Reader(t testing.TB, principal string) *record.Reader {
+	t.Helper()
+	return &record.Reader{Store: s.Store, Opener: envelope.NewOpener(config.KMS(s.AWS(t, principal))), Actor: "local:" + principal, Purpose: "test"}
 }

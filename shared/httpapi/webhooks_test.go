@@ -21,7 +21,6 @@ import (
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/customer"
-	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/store"
 	"github.com/kehu-dev/kehu/shared/webhook"
@@ -79,7 +78,7 @@ func TestSlackLookupThroughStandIn(t *testing.T) {
 	}
 	// Find the customer by the email the lookup brought.
 	as := func(principal string) *record.Reader {
-		return &record.Reader{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, principal)))}
+		return st.Reader(t, principal)
 	}
 	reviews, _ := st.Store.Reviews(ctx)
 	if len(reviews) != 0 {

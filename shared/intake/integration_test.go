@@ -131,7 +131,7 @@ func TestNewAndReturningCustomer(t *testing.T) {
 
 func read(t *testing.T, st *stacktest.Stack, principal, id string) *record.Record {
 	t.Helper()
-	r := &record.Reader{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, principal)))}
+	r := st.Reader(t, principal)
 	rec, err := r.Read(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -657,10 +657,6 @@ func putKidsForm(t *testing.T, st *stacktest.Stack) {
 }
 
 func childBirthday() string { return time.Now().AddDate(-10, 0, 0).Format(time.DateOnly) }
-
-func salesOpener(t *testing.T, st *stacktest.Stack) *envelope.Opener {
-	return envelope.NewOpener(config.KMS(st.AWS(t, "kehu-sales")))
-}
 
 func equalJSON(t *testing.T, a, b any) bool {
 	t.Helper()

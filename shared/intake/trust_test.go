@@ -13,10 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
-	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
-	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/store"
@@ -159,7 +157,7 @@ func TestConfirmedValueSurvivesAssertedPost(t *testing.T) {
 		t.Error("the profile does not say when the customer confirmed")
 	}
 	// The vandal's value is not lost: it is in the history, held.
-	r := &record.Reader{Store: st.Store, Opener: salesOpener(t, st)}
+	r := st.Reader(t, "kehu-sales")
 	rows, err := r.History(ctx, first.CustomerID)
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +243,7 @@ func TestChildStatusStaysWithTheCustomer(t *testing.T) {
 	}
 	// Nor by an operator's restore of that birthday; the child's own
 	// birthday may be restored.
-	rd := &record.Reader{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance")))}
+	rd := st.Reader(t, "kehu-compliance")
 	if err := rd.Restore(ctx, svc.Index, first.CustomerID, "birthday", adultRes.SubmissionID, "test", time.Now(), stacktest.Unique("r")); !errors.Is(err, record.ErrNotRestorable) {
 		t.Fatalf("restored an adult birthday on a child: %v", err)
 	}

@@ -35,10 +35,44 @@ var ReadBy = map[customer.Tier]string{
 	customer.General:      "analysts, the segmenter",
 }
 
-// Reader reads customers' records.
+// Reader reads customers' records. Every value it decrypts is audited:
+// before a decrypted value is returned, an audit record names the actor,
+// the fields and tiers, and the purpose; if that write fails, nothing is
+// returned.
 type Reader struct {
-	Store  *store.Store
-	Opener Opener
+	Store   *store.Store
+	Opener  Opener
+	Actor   string // who reads: the IAM principal's ARN, or the local credential
+	Purpose string // what for, as the operator states it
+	Now     func() time.Time
+}
+
+// ErrNoActor means a reader that would decrypt does not say who reads.
+var ErrNoActor = errors.New("a read of personal data must name its actor (for the audit)")
+
+// audit records what l's reads decrypted, if anything: before any of it
+// is returned.
+func (r *Reader) audit(ctx context.Context, l *loaded, action string) error {
+	if len(l.read) == 0 {
+		return nil
+	}
+	if r.Actor == "" {
+		return ErrNoActor
+	}
+	fields := slices.Sorted(maps.Keys(l.read))
+	var tiers []string
+	for _, f := range fields {
+		if t := string(l.read[f]); !slices.Contains(tiers, t) {
+			tiers = append(tiers, t)
+		}
+	}
+	slices.Sort(tiers)
+	now := time.Now()
+	if r.Now != nil {
+		now = r.Now()
+	}
+	return r.Store.PutAudit(ctx, store.AuditRecord{CustomerID: l.profile.CustomerID, Actor: r.Actor, Purpose: r.Purpose, Action: action,
+		Fields: fields, Tiers: tiers, At: now})
 }
 
 // Value is a value as these credentials see it: the text, or why not.
@@ -127,6 +161,7 @@ type loaded struct {
 	ledger  []store.LedgerEntry
 	byID    map[string]*store.LedgerEntry
 	keys    map[string][]byte
+	read    map[string]customer.Tier // what was decrypted: field (or interaction text) → tier
 }
 
 func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
@@ -141,7 +176,7 @@ func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{profile: p, ledger: ledger, byID: map[string]*store.LedgerEntry{}}
+	l := &loaded{profile: p, ledger: ledger, byID: map[string]*store.LedgerEntry{}, read: map[string]customer.Tier{}}
 	var refs []string
 	for i := range ledger {
 		e := &ledger[i]
@@ -186,6 +221,7 @@ func (r *Reader) open(ctx context.Context, l *loaded, submissionID, attribute st
 	switch {
 	case err == nil:
 		s := string(pt)
+		l.read[attribute] = tier
 		return Value{Text: &s}
 	case errors.Is(err, envelope.ErrDenied):
 		return Value{Unreadable: "these credentials may not decrypt the " + string(tier) + " tier"}
@@ -201,13 +237,13 @@ func source(e *store.LedgerEntry) Source {
 
 // Read returns a customer's record: current values, identifiers, consent
 // and ledger.
-func (r *Reader) Read(ctx context.Context, id string) (*Record, error) {
+func (r *Reader) Read(ctx context.Context, id string) (rec *Record, err error) {
 	l, err := r.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	p := l.profile
-	rec := &Record{CustomerID: id, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ReviewDueAt: p.ReviewDueAt,
+	rec = &Record{CustomerID: id, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ReviewDueAt: p.ReviewDueAt,
 		ConfirmedAt: p.ConfirmedAt, AgeBand: p.AgeBand, Consent: p.Consent,
 		Fields: []Field{}, Identifiers: []Identifier{}}
 	rec.Interactions = []Interaction{}
@@ -231,6 +267,13 @@ func (r *Reader) Read(ctx context.Context, id string) (*Record, error) {
 		}
 	}
 	slices.Reverse(rec.Interactions)
+	defer func() {
+		if rec != nil {
+			if aerr := r.audit(ctx, l, "show"); aerr != nil {
+				rec, err = nil, aerr
+			}
+		}
+	}()
 	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
 		ref := p.Fields[name]
 		e := l.byID[ref.Submission]
@@ -305,6 +348,9 @@ func (r *Reader) History(ctx context.Context, id string) ([]HistoryRow, error) {
 			}
 		}
 	}
+	if err := r.audit(ctx, l, "history"); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(rows, func(a, b HistoryRow) int {
 		if a.Field != b.Field {
 			if a.Field < b.Field {
@@ -343,6 +389,9 @@ func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, f
 	_, v := r.value(ctx, l, e, field)
 	if v.Text == nil {
 		return fmt.Errorf("%w: %s", ErrNotRestorable, v.Unreadable)
+	}
+	if err := r.audit(ctx, l, "restore"); err != nil {
+		return err
 	}
 	if age, ok := customer.AgeOn(*v.Text, now); field == "birthday" && ok && (age < customer.ChildAge) != l.profile.Child() {
 		// The age band moves only with a submission (a child's status is

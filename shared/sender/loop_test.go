@@ -263,6 +263,11 @@ func TestSurveyLoop(t *testing.T) {
 	if res := l.run(); res.Sent != 0 || res.Skipped[sender.SkipInterval] != 1 {
 		t.Fatalf("a second survey email in the period: %+v", res)
 	}
+	// Every decryption the sender made is in the customer's audit.
+	audit, err := l.st.Store.Audit(ctx, a)
+	if err != nil || len(audit) != 2 || audit[0].Action != "send" || !slices.Contains(audit[0].Fields, "email") || audit[0].Tiers[0] != "confidential" {
+		t.Fatalf("audit %+v %v", audit, err)
+	}
 
 	// Forged, tampered and other-survey links are refused and change nothing.
 	stok := links(t, survey)["/v1/surveys/update"]

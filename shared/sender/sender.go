@@ -57,6 +57,9 @@ type Sender struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	Metrics  *metrics.Emitter
+	// Actor names the sender in the audit of what it decrypts (the
+	// function's name in AWS, the credential locally).
+	Actor string
 }
 
 // Result counts a run: emails sent (survey and confirmation) and customers
@@ -296,6 +299,21 @@ func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (ma
 			continue
 		}
 		out[field] = string(pt)
+	}
+	// Audited before anything decrypted is used: no record, no email.
+	if len(out) > 0 {
+		rec := store.AuditRecord{CustomerID: p.CustomerID, Actor: s.Actor, Purpose: "update survey: the address to email and the values it shows masked",
+			Action: "send", Tiers: []string{string(customer.Confidential)}, At: s.Now().UTC()}
+		for f := range out {
+			rec.Fields = append(rec.Fields, f)
+		}
+		slices.Sort(rec.Fields)
+		if rec.Actor == "" {
+			rec.Actor = "survey-sender"
+		}
+		if err := s.Store.PutAudit(ctx, rec); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,5 +28,10 @@ func Wire(ctx context.Context, cfg config.Config, awsCfg aws.Config, set Setting
 	if err != nil {
 		return nil, err
 	}
-	return &Sender{Store: st, Opener: envelope.NewOpener(k), Links: keys, Mail: m, Settings: set, Now: time.Now, Log: log, Metrics: em}, nil
+	actor := "function:survey-sender"
+	if fn := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {
+		actor = "function:" + fn
+	}
+	return &Sender{Store: st, Opener: envelope.NewOpener(k), Links: keys, Mail: m, Settings: set, Now: time.Now, Log: log, Metrics: em,
+		Actor: actor}, nil
 }
