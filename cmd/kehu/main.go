@@ -49,6 +49,8 @@ const usage = `usage:
   kehu surveys put FILE | surveys list | surveys send [--dry-run]
   kehu customer request-review ID
   kehu audit ID
+  kehu customer erase ID --reason TEXT | customer restrict ID | customer unrestrict ID
+  kehu consent withdraw ID --purpose PURPOSE
   every read of personal data is audited; --purpose TEXT says what it is for
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
@@ -69,7 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	submission := fs.String("submission", "", "submission whose value to restore")
 	limit := fs.String("limit", "", "how many members at most")
 	dryRun := fs.Bool("dry-run", false, "count what would be sent; send and write nothing")
-	purpose := fs.String("purpose", "", "what a read of personal data is for (recorded in its audit record)")
+	purpose := fs.String("purpose", "", "what a read of personal data is for (recorded in its audit record); for consent withdraw, the purpose withdrawn")
+	reason := fs.String("reason", "", "why (kehu customer erase)")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -91,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
 	}
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose}
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -115,6 +118,8 @@ type flags struct {
 	limit             string
 	dryRun            bool
 	purpose           string
+	purposeName       string // consent withdraw --purpose
+	reason            string
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
@@ -152,6 +157,12 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.surveysSend(ctx, f.dryRun, getenv, out)
 	case len(words) == 3 && words[0] == "customer" && words[1] == "request-review":
 		return c.customerRequestReview(ctx, words[2], out)
+	case len(words) == 3 && words[0] == "customer" && words[1] == "erase":
+		return c.customerErase(ctx, words[2], f.reason, out)
+	case len(words) == 3 && words[0] == "customer" && (words[1] == "restrict" || words[1] == "unrestrict"):
+		return c.customerRestrict(ctx, words[2], words[1] == "restrict", out)
+	case len(words) == 3 && words[0] == "consent" && words[1] == "withdraw" && f.purposeName != "":
+		return c.consentWithdraw(ctx, words[2], f.purposeName, out)
 	case len(words) == 2 && words[0] == "audit":
 		return c.audit(ctx, words[1], out)
 	case len(words) == 2 && words[0] == "report" && words[1] == "quality":

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/privacy"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -30,4 +37,88 @@ func (c *cli) audit(ctx context.Context, id string, out io.Writer) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.At.Format(time.RFC3339), r.Actor, r.Action, strings.Join(r.Fields, ","), strings.Join(r.Tiers, ","), r.Purpose)
 	}
 	return w.Flush()
+}
+
+// customerErase erases a customer now (compliance): see privacy.Eraser.
+func (c *cli) customerErase(ctx context.Context, id, reason string, out io.Writer) error {
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%w: say why with --reason (kept on the tombstone; no personal data)", errUsage)
+	}
+	actor, err := c.actor(ctx)
+	if err != nil {
+		return err
+	}
+	e := &privacy.Eraser{Store: c.store, Opener: envelope.NewOpener(c.kms), Actor: actor}
+	err = e.Erase(ctx, id, reason, "operator")
+	switch {
+	case errors.Is(err, privacy.ErrNoCustomer):
+		return fmt.Errorf("%w: no customer %s", errNotFound, id)
+	case errors.Is(err, store.ErrErased):
+		return fmt.Errorf("customer %s was erased before", id)
+	case err != nil:
+		return err
+	}
+	if c.json {
+		return c.printJSON(out, map[string]string{"customer_id": id, "state": store.Erased, "actor": actor})
+	}
+	fmt.Fprintf(out, "erased customer %s (by %s); its tombstone, stripped consent ledger and audit remain\n", id, actor)
+	return nil
+}
+
+// customerRestrict restricts or lifts the restriction of a customer's processing.
+func (c *cli) customerRestrict(ctx context.Context, id string, restricted bool, out io.Writer) error {
+	actor, err := c.actor(ctx)
+	if err != nil {
+		return err
+	}
+	entry, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	err = privacy.Restrict(ctx, c.store, id, restricted, actor, entry.String(), time.Now())
+	if errors.Is(err, privacy.ErrNoCustomer) {
+		return fmt.Errorf("%w: no customer %s", errNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(out, map[string]any{"customer_id": id, "restricted": restricted, "entry": entry.String(), "actor": actor})
+	}
+	word := "restricted"
+	if !restricted {
+		word = "no longer restricted"
+	}
+	fmt.Fprintf(out, "customer %s is %s (recorded as %s by %s)\n", id, word, entry, actor)
+	return nil
+}
+
+// consentWithdraw records a withdrawal received by phone or letter: a
+// ledger entry naming the operator, channel operator.
+func (c *cli) consentWithdraw(ctx context.Context, id, purpose string, out io.Writer) error {
+	p := consent.Purpose(purpose)
+	if !p.Valid() {
+		return fmt.Errorf("%w: --purpose must be one of %v", errUsage, consent.Known)
+	}
+	actor, err := c.actor(ctx)
+	if err != nil {
+		return err
+	}
+	entry, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	err = c.store.Withdraw(ctx, store.Withdrawal{CustomerID: id, EntryID: entry.String(), Purposes: []consent.Purpose{p}, Channel: "operator",
+		Trust: customer.Trusted, Actor: actor, At: time.Now()})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no customer %s", errNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(out, map[string]string{"customer_id": id, "withdrawn": purpose, "entry": entry.String(), "actor": actor})
+	}
+	fmt.Fprintf(out, "withdrew %s for customer %s (recorded as %s by %s)\n", purpose, id, entry, actor)
+	return nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,10 +13,10 @@ import (
 	"time"
 
 	"github.com/kehu-dev/kehu/shared/config"
-	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/source"
 	"github.com/kehu-dev/kehu/shared/store"
 	"github.com/kehu-dev/kehu/shared/webhook"
@@ -167,32 +165,8 @@ func (c *cli) quarantined(ctx context.Context, id string) (*store.Quarantined, [
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(q.Payload) == 0 {
-		return q, nil, nil
-	}
-	_, ref, _, _, err := envelope.Parse(q.Payload)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := c.store.DataKeys(ctx, []string{ref})
-	if err != nil {
-		return nil, nil, err
-	}
-	pt, err := envelope.NewOpener(c.kms).Open(ctx, envelope.AAD{Table: c.table, Customer: store.QuarantineCustomer,
-		Attribute: store.QuarantineAttribute(q.ID), Tier: customer.Confidential}, q.Payload, keys)
-	if err != nil {
-		return nil, nil, err
-	}
-	if q.Compressed {
-		zr, err := gzip.NewReader(bytes.NewReader(pt))
-		if err != nil {
-			return nil, nil, err
-		}
-		if pt, err = io.ReadAll(io.LimitReader(zr, 8<<20)); err != nil {
-			return nil, nil, err
-		}
-	}
-	return q, pt, nil
+	pt, err := record.OpenQuarantined(ctx, c.store, envelope.NewOpener(c.kms), q)
+	return q, pt, err
 }
 
 func (c *cli) quarantineShow(ctx context.Context, id string, out io.Writer) error {

@@ -87,7 +87,7 @@ var access = map[string]tableAccess{
 	// replay runs the webhook pipeline in the CLI, drop deletes.
 	"ComplianceRole": {
 		write:  with(customerParts, append(slices.Clone(webhookParts), "AUDIT#*")...),
-		delete: []string{"QUARANTINE"},
+		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW"}, // drop; erase
 		get:    with(customerParts, append([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads...)...),
 		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE", "AUDIT#*"}, segmentReads...)...),
 	},
@@ -389,7 +389,7 @@ var partitionWriters = map[string][]string{
 	"IDEM#":      {"FormIntakeFunction"},
 	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
 	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole"},
-	"ORDER#":     {"WebhookIntakeFunction"},
+	"ORDER#":     {"WebhookIntakeFunction", "ComplianceRole"}, // orders; erasure deletes a customer's
 	"CONFIG":     {"SetupFunction"},
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},

@@ -309,7 +309,7 @@ func (s *Service) Submit(ctx context.Context, def *form.Definition, sub Submissi
 			case existing.RequestHash != reqHash:
 				return Result{}, ErrIdempotencyMismatch
 			case existing.State == store.Completed:
-				return Result{SubmissionID: existing.Response.SubmissionID, CustomerID: existing.Response.CustomerID, Replayed: true}, nil
+				return Result{SubmissionID: existing.Response.SubmissionID, Replayed: true}, nil
 			default:
 				return Result{}, ErrInFlight
 			}
@@ -400,6 +400,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		Purposes: w.granted, Notice: w.notice, Channel: w.def.Channel, FormID: w.def.ID, At: w.now, Proof: w.proof,
 		NewCustomer: c.NewCustomer, IdentityReview: p.alsoMatched, Held: p.heldFields, Withdrawn: p.withdrawn, Confirmed: p.confirmed}
 	c.Link = w.link
+	c.Entry.Restricted = p.head != nil && p.head.Restricted
 	keys := newKeys{}
 	seal := func(attribute string, tier customer.Tier, plaintext string) ([]byte, error) {
 		return s.seal(ctx, envelope.AAD{Table: s.Table, Customer: c.CustomerID, Attribute: store.ValueAttribute(w.subID, attribute), Tier: tier},

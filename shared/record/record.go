@@ -7,9 +7,12 @@
 package record
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -406,4 +409,35 @@ func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, f
 		rs.Plain = v.Text
 	}
 	return r.Store.Restore(ctx, rs)
+}
+
+// OpenQuarantined decrypts (and unzips) a quarantined payload; nil when
+// none was kept.
+func OpenQuarantined(ctx context.Context, st *store.Store, o Opener, q *store.Quarantined) ([]byte, error) {
+	if len(q.Payload) == 0 {
+		return nil, nil
+	}
+	_, ref, _, _, err := envelope.Parse(q.Payload)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := st.DataKeys(ctx, []string{ref})
+	if err != nil {
+		return nil, err
+	}
+	pt, err := o.Open(ctx, envelope.AAD{Table: st.Table(), Customer: store.QuarantineCustomer,
+		Attribute: store.QuarantineAttribute(q.ID), Tier: customer.Confidential}, q.Payload, keys)
+	if err != nil {
+		return nil, err
+	}
+	if q.Compressed {
+		zr, err := gzip.NewReader(bytes.NewReader(pt))
+		if err != nil {
+			return nil, err
+		}
+		if pt, err = io.ReadAll(io.LimitReader(zr, 8<<20)); err != nil {
+			return nil, err
+		}
+	}
+	return pt, nil
 }

@@ -138,7 +138,7 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	}
 	if c.Idempotency != nil {
 		if err := add(s.completeIdempotency(c.Idempotency.KeyHash, c.Idempotency.Owner,
-			Response{SubmissionID: entry.SubmissionID, CustomerID: c.CustomerID})); err != nil {
+			Response{SubmissionID: entry.SubmissionID})); err != nil {
 			return err
 		}
 	}

@@ -34,9 +34,11 @@ type Idempotency struct {
 }
 
 // Response is the first answer, replayed for retries.
+// It names the submission only: the customer it went to is not the
+// client's to know, and an answer kept for 24 hours must not tie an
+// erased customer back to anything.
 type Response struct {
 	SubmissionID string `dynamodbav:"submission_id"`
-	CustomerID   string `dynamodbav:"customer_id"`
 }
 
 func idemPK(keyHash string) string { return "IDEM#" + keyHash }

@@ -58,6 +58,9 @@ type LedgerEntry struct {
 	Confirmed []string `dynamodbav:"confirmed,omitempty" json:"confirmed,omitempty"`
 	// Verified: the identifier a click on a link confirmed (its key).
 	Verified string `dynamodbav:"verified,omitempty" json:"verified,omitempty"`
+	// Restricted: stored while the customer's processing was restricted
+	// (kept, flagged for a person, used for nothing else).
+	Restricted bool `dynamodbav:"restricted,omitempty" json:"restricted,omitempty"`
 
 	// Interaction, for a message from a chat tool: its text is sealed (AAD
 	// ValueAttribute(submission, InteractionText)).

@@ -195,7 +195,7 @@ const profileSK = "PROFILE"
 // consent state. None of it is personal data.
 func (s *Store) ProfileHead(ctx context.Context, id string) (*Profile, error) {
 	var p Profile
-	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent", "trade_count", "trade_months", "first_trade_at", "last_trade_at", "matched"); err != nil {
+	if err := s.get(ctx, profilePK(id), profileSK, &p, "version", "src", "ids", "age_band", "consent", "trade_count", "trade_months", "first_trade_at", "last_trade_at", "matched", "restricted"); err != nil {
 		return nil, err
 	}
 	p.CustomerID = id

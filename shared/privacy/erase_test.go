@@ -1,0 +1,236 @@
+package privacy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+const ordersSecret = "whsec_b3JkZXJzLWxvY2FsLXRlc3Qtc2VjcmV0LTI0Yg=="
+const chatSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func waitSegments(t *testing.T, st *stacktest.Stack, id string, ok func([]string) bool) []string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := st.Store.SegmentsOf(context.Background(), id)
+		if err == nil && ok(s.Segments) {
+			return s.Segments
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("segments of %s: %+v %v", id, s, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// After an erasure a raw scan of the whole table finds none of the
+// customer's values, identifier hashes or interactions; the customer is in
+// no segment; its order record, quarantined payload, send record and
+// reviews are gone; what remains is the tombstone, the consent ledger
+// without values or proofs, and the audit; a new submission with the same
+// email is a new customer; a second erasure is refused.
+func TestErasureIsComplete(t *testing.T) {
+	st := stacktest.NewStreamed(t)
+	st.Segmenter(t, time.Now)
+	ctx := context.Background()
+	now := time.Now()
+	svc, _ := st.Intake(t)
+	email := stacktest.Unique("erase") + "@Example.com"
+	const name, phone, text = "Ouyang Xiu", "+86 139 1234 5678", "please deliver to the back door"
+	def, _ := svc.Form(ctx, "contact")
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {name}, "email": {email}, "phone": {phone},
+		"region": {"西南"}, "message": {"hello"}}, Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact, consent.Marketing},
+		Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	// A chat message, an order, an order quarantined (another currency)
+	// that names the email, a send record, a review naming the customer.
+	h, _ := st.Webhook(t, nil, func() time.Time { return now })
+	for i, ev := range []struct{ source, secret, body string }{
+		{"web-chat", chatSecret, `{"type":"message.created","timestamp":"` + now.Format(time.RFC3339) + `","data":{"conversation_id":"c-erase","customer":{"email":"` + email + `"},"text":"` + text + `"}}`},
+		{"shop-orders", ordersSecret, `{"type":"order.completed","data":{"order_id":"SO-ERASE-1","customer":{"email":"` + email + `"},"amount":"88.00","currency":"CNY","completed_at":"` + now.Add(-time.Hour).Format(time.RFC3339) + `"}}`},
+		{"shop-orders", ordersSecret, `{"type":"order.completed","data":{"order_id":"SO-ERASE-2","customer":{"email":"` + email + `"},"amount":"12.00","currency":"USD","completed_at":"` + now.Add(-time.Hour).Format(time.RFC3339) + `"}}`},
+	} {
+		resp, err := h.Handle(ctx, stacktest.StandardEvent(t, ev.source, ev.secret, fmt.Sprintf("msg_erase_%d", i), ev.body, now))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s %v", ev.source, resp.StatusCode, resp.Body, err)
+		}
+	}
+	if err := st.Store.ClaimSend(ctx, id, store.SendSurvey, "", "update", 0, now); err != nil {
+		t.Fatal(err)
+	}
+	// Another anonymous post with the same phone and another email: a
+	// customer of its own, and a review naming this one.
+	other, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Someone"}, "email": {stacktest.Unique("other") + "@example.com"},
+		"phone": {phone}}, Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil || other.Review != store.ReviewIdentity {
+		t.Fatalf("%+v %v", other, err)
+	}
+	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, "marketable") && slices.Contains(s, "value:D") })
+	counts, _ := st.Store.Counts(ctx)
+	if st.Count(t)["quarantine"] != 1 || counts.Segments["marketable"] < 1 {
+		t.Fatalf("setup: %v %v", st.Count(t), counts.Segments)
+	}
+	emailHash := svc.Index.Identity(customer.IdentityEmail, strings.ToLower(email))
+
+	e := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance"))), Actor: "local:kehu-compliance"}
+	if err := e.Erase(ctx, id, "the person asked (request 42)", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	waitSegments(t, st, id, func(s []string) bool { return len(s) == 0 })
+
+	// The raw scan.
+	var dump strings.Builder
+	for _, it := range st.Scan(t) {
+		if strings.HasPrefix(str(it["pk"]), "SEGCOUNT#") {
+			continue // segments' names and counts: aggregates of everyone
+		}
+		fmt.Fprintln(&dump, flatten(it))
+	}
+	all := dump.String()
+	digits := func(s string) string { return strings.Map(func(r rune) rune { return map[bool]rune{true: r, false: -1}[r >= '0' && r <= '9'] }, s) }
+	for _, v := range []string{strings.ToLower(email), name, text, "SO-ERASE", emailHash, "hello", "西南", "c-erase"} {
+		if strings.Contains(strings.ToLower(all), strings.ToLower(v)) {
+			t.Errorf("%q is still in the table", v)
+		}
+	}
+	if strings.Contains(digits(all), "91234567") {
+		t.Error("the phone's digits are still in the table")
+	}
+	for _, it := range st.Scan(t) {
+		pk, sk := str(it["pk"]), str(it["sk"])
+		switch {
+		case pk == "CUST#"+id && (sk == "TOMBSTONE" || sk == "SEGMENTS"):
+		case pk == "CUST#"+id && strings.HasPrefix(sk, "LEDGER#"):
+			for _, attr := range []string{"values", "plain", "proof", "interaction", "identity_review", "held"} {
+				if _, ok := it[attr]; ok {
+					t.Errorf("ledger entry %s keeps %s", sk, attr)
+				}
+			}
+		case pk == "CUST#"+id:
+			t.Errorf("item %s of the erased customer remains", sk)
+		case strings.HasPrefix(pk, "AUDIT#"), strings.HasPrefix(pk, "DKEY#"):
+		case pk == "QUARANTINE":
+			t.Errorf("a quarantined payload naming the customer remains")
+		case strings.HasPrefix(pk, "SEG#") && sk == id:
+			t.Errorf("still a member of %s", pk)
+		case strings.Contains(flatten(it), id):
+			t.Errorf("item %s / %s names the erased customer", pk, sk)
+		}
+	}
+	tomb, err := st.Store.TombstoneOf(ctx, id)
+	if err != nil || tomb.State != store.Erased || tomb.Actor != "local:kehu-compliance" || len(tomb.IndexRefs) != 0 {
+		t.Fatalf("tombstone %+v %v", tomb, err)
+	}
+	if audit, _ := st.Store.Audit(ctx, id); len(audit) == 0 || audit[len(audit)-1].Purpose != "erasure: find the quarantined payloads naming the customer" {
+		t.Fatalf("the erasure's own read is not audited: %+v", audit)
+	}
+
+	// The same email again: a new customer. A second erasure: refused.
+	again, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {name}, "email": {email}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil || again.CustomerID == id || !again.NewCustomer {
+		t.Fatalf("a submission after the erasure: %+v %v", again, err)
+	}
+	if err := e.Erase(ctx, id, "again", "operator"); !errors.Is(err, store.ErrErased) {
+		t.Fatalf("a second erasure: %v", err)
+	}
+	if err := e.Erase(ctx, "00000000-0000-4000-8000-000000000000", "no one", "operator"); !errors.Is(err, privacy.ErrNoCustomer) {
+		t.Fatalf("erasing no one: %v", err)
+	}
+}
+
+// A restricted customer leaves every segment but restricted, and what is
+// submitted for it is kept, flagged.
+func TestRestriction(t *testing.T) {
+	st := stacktest.NewStreamed(t)
+	st.Segmenter(t, time.Now)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	email := stacktest.Unique("restrict") + "@example.com"
+	sub := intake.Submission{Fields: map[string][]string{"name": {"Ma Li"}, "email": {email}, "region": {"东北"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Marketing}, Notice: "contact-v1"}}
+	res, err := svc.Submit(ctx, def, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSegments(t, st, res.CustomerID, func(s []string) bool { return slices.Contains(s, "marketable") })
+	if err := privacy.Restrict(ctx, st.Store, res.CustomerID, true, "local:kehu-compliance", uuid.Must(uuid.NewV7()).String(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitSegments(t, st, res.CustomerID, func(s []string) bool { return slices.Equal(s, []string{"restricted"}) })
+	if _, err := svc.Submit(ctx, def, sub); err != nil {
+		t.Fatal(err)
+	}
+	ledger, _ := st.Store.Ledger(ctx, res.CustomerID)
+	if last := ledger[len(ledger)-1]; !last.Restricted || ledger[len(ledger)-2].Entity != store.EntityRestriction {
+		t.Fatalf("ledger %+v", ledger)
+	}
+	if err := privacy.Restrict(ctx, st.Store, res.CustomerID, false, "local:kehu-compliance", uuid.Must(uuid.NewV7()).String(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitSegments(t, st, res.CustomerID, func(s []string) bool { return slices.Contains(s, "marketable") && !slices.Contains(s, "restricted") })
+	if err := privacy.Restrict(ctx, st.Store, "00000000-0000-4000-8000-000000000000", true, "x", "01900000-0000-7000-8000-0000000000a3", time.Now()); !errors.Is(err, privacy.ErrNoCustomer) {
+		t.Fatalf("restricting no one: %v", err)
+	}
+}
+
+func str(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// flatten renders an item's attribute values as text (binary as is).
+func flatten(item map[string]types.AttributeValue) string {
+	var b strings.Builder
+	var walk func(types.AttributeValue)
+	walk = func(v types.AttributeValue) {
+		switch x := v.(type) {
+		case *types.AttributeValueMemberS:
+			b.WriteString(x.Value + " ")
+		case *types.AttributeValueMemberN:
+			b.WriteString(x.Value + " ")
+		case *types.AttributeValueMemberB:
+			b.Write(x.Value)
+			b.WriteString(" ")
+		case *types.AttributeValueMemberSS:
+			b.WriteString(strings.Join(x.Value, " ") + " ")
+		case *types.AttributeValueMemberL:
+			for _, e := range x.Value {
+				walk(e)
+			}
+		case *types.AttributeValueMemberM:
+			for k, e := range x.Value {
+				b.WriteString(k + " ")
+				walk(e)
+			}
+		}
+	}
+	for k, v := range item {
+		b.WriteString(k + " ")
+		walk(v)
+	}
+	return b.String()
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kehu-dev/kehu/shared/customer"
+)
+
+// Ledger entry kinds of restriction.
+const (
+	EntityRestriction   = "restriction"   // processing restricted (PIPL Art. 44, GDPR Art. 18)
+	EntityUnrestriction = "unrestriction" // the restriction lifted
+)
+
+// SetRestricted restricts (or lifts the restriction of) a customer's
+// processing: the profile's flag and a ledger entry naming the actor, in
+// one transaction. ErrNotFound: no such customer.
+func (s *Store) SetRestricted(ctx context.Context, customerID string, restricted bool, actor, entryID string, now time.Time) error {
+	up := expression.Set(expression.Name("updated_at"), expression.Value(now.Unix())).Add(expression.Name("version"), expression.Value(1))
+	entity := EntityRestriction
+	if restricted {
+		up = up.Set(expression.Name("restricted"), expression.Value(true))
+	} else {
+		up, entity = up.Remove(expression.Name("restricted")), EntityUnrestriction
+	}
+	profile, err := s.profileUpdate(customerID, up, expression.AttributeExists(expression.Name(PK)))
+	if err != nil {
+		return err
+	}
+	entry, err := putNew(s.table, LedgerEntry{PK: profilePK(customerID), SK: ledgerSK(entryID), Entity: entity, Channel: "operator",
+		Trust: customer.Trusted, Actor: actor, At: now.UTC()})
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{profile, entry}, entryID, entity+" of "+customerID)
+	if slices.Contains(cancelled(err), 0) {
+		return fmt.Errorf("%s of %s: %w", entity, customerID, ErrNotFound)
+	}
+	return err
+}
+
+// Tombstone is what remains of an erased customer: its id, when, why, who
+// (operator or self-service) and the request. While the erasure runs it
+// also lists the blind-index entries to delete (keyed hashes, removed when
+// the erasure ends), so an interrupted erasure resumes.
+type Tombstone struct {
+	PK        string    `dynamodbav:"pk" json:"-"`
+	SK        string    `dynamodbav:"sk" json:"-"`
+	Entity    string    `dynamodbav:"entity" json:"-"`
+	State     string    `dynamodbav:"state" json:"state"` // erasing, erased
+	Actor     string    `dynamodbav:"actor" json:"actor"`
+	Request   string    `dynamodbav:"request,omitempty" json:"request,omitempty"`
+	Reason    string    `dynamodbav:"reason,omitempty" json:"reason,omitempty"`
+	At        time.Time `dynamodbav:"at,unixtime" json:"at"`
+	ErasedAt  time.Time `dynamodbav:"erased_at,unixtime,omitempty" json:"erased_at,omitempty"`
+	IndexRefs []string  `dynamodbav:"index_refs,omitempty" json:"-"` // IndexRef.Key of each identifier, while erasing
+	OrderRefs []string  `dynamodbav:"order_refs,omitempty" json:"-"` // order keys, while erasing
+}
+
+// Erasure states.
+const (
+	Erasing = "erasing"
+	Erased  = "erased"
+)
+
+const tombstoneSK = "TOMBSTONE"
+
+// ErrErased means the customer was erased already.
+var ErrErased = errors.New("customer erased")
+
+// TombstoneOf returns a customer's tombstone, or ErrNotFound.
+func (s *Store) TombstoneOf(ctx context.Context, customerID string) (*Tombstone, error) {
+	var t Tombstone
+	if err := s.get(ctx, profilePK(customerID), tombstoneSK, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// BeginErasure writes the tombstone (state erasing) unless there is one:
+// then it returns that one (an erasure to resume, or ErrErased).
+func (s *Store) BeginErasure(ctx context.Context, customerID string, t Tombstone) (*Tombstone, error) {
+	t.PK, t.SK, t.Entity, t.State, t.At = profilePK(customerID), tombstoneSK, "tombstone", Erasing, t.At.UTC()
+	it, err := putNew(s.table, t)
+	if err != nil {
+		return nil, err
+	}
+	ctx2, cancel := s.bound(ctx)
+	_, err = s.db.PutItem(ctx2, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item,
+		ConditionExpression: it.Put.ConditionExpression, ExpressionAttributeNames: it.Put.ExpressionAttributeNames})
+	cancel()
+	switch err = classify(err); {
+	case errors.Is(err, ErrConflict):
+		old, gerr := s.TombstoneOf(ctx, customerID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if old.State == Erased {
+			return old, ErrErased
+		}
+		return old, nil
+	case err != nil:
+		return nil, fmt.Errorf("begin erasure: %w", err)
+	}
+	return &t, nil
+}
+
+// FinishErasure marks the tombstone erased and drops the hashes it kept.
+func (s *Store) FinishErasure(ctx context.Context, customerID string, now time.Time) error {
+	err := s.updateIf(ctx, key(profilePK(customerID), tombstoneSK),
+		expression.Set(expression.Name("state"), expression.Value(Erased)).Set(expression.Name("erased_at"), expression.Value(now.Unix())).
+			Remove(expression.Name("index_refs")).Remove(expression.Name("order_refs")),
+		expression.AttributeExists(expression.Name(PK)))
+	if err != nil {
+		return fmt.Errorf("finish erasure of %s: %w", customerID, err)
+	}
+	return nil
+}
+
+// PartitionKeys lists the sort keys and kinds of every item in a
+// customer's partition.
+func (s *Store) PartitionKeys(ctx context.Context, customerID string) ([]ItemKey, error) {
+	return queryAll[ItemKey](ctx, s, expression.Key(PK).Equal(expression.Value(profilePK(customerID))), "items of "+customerID, SK, "entity")
+}
+
+// ItemKey is an item's sort key and kind.
+type ItemKey struct {
+	SK     string `dynamodbav:"sk"`
+	Entity string `dynamodbav:"entity"`
+}
+
+// deleteIf deletes an item if cond holds (or unconditionally when nil);
+// a failed condition is not an error (someone else's item now, or gone).
+func (s *Store) deleteIf(ctx context.Context, pk, sk string, cond *expression.ConditionBuilder) error {
+	in := &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(pk, sk)}
+	if cond != nil {
+		expr, err := expression.NewBuilder().WithCondition(*cond).Build()
+		if err != nil {
+			return err
+		}
+		in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = expr.Condition(), expr.Names(), expr.Values()
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err := s.db.DeleteItem(ctx, in)
+	if err = classify(err); errors.Is(err, ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// DeleteCustomerItem deletes one item of a customer's partition.
+func (s *Store) DeleteCustomerItem(ctx context.Context, customerID, sk string) error {
+	return s.deleteIf(ctx, profilePK(customerID), sk, nil)
+}
+
+// DeleteIndexEntry deletes a blind-index entry if it still points to the customer.
+func (s *Store) DeleteIndexEntry(ctx context.Context, ref IndexRef, customerID string) error {
+	c := expression.Name("customer_id").Equal(expression.Value(customerID))
+	return s.deleteIf(ctx, ref.pk(), indexSK, &c)
+}
+
+// DeleteOrder deletes an order record if it is the customer's.
+func (s *Store) DeleteOrder(ctx context.Context, orderKey, customerID string) error {
+	c := expression.Name("customer_id").Equal(expression.Value(customerID))
+	return s.deleteIf(ctx, orderPK(orderKey), orderSK, &c)
+}
+
+// StripEntry replaces a ledger entry with what stays after an erasure: the
+// record that processing was lawful (kind, action, basis, trust, purposes,
+// notice, channel, form, time, actor) — no value, proof, interaction or
+// other customer's id.
+func (s *Store) StripEntry(ctx context.Context, e LedgerEntry) error {
+	kept := LedgerEntry{PK: e.PK, SK: e.SK, Entity: e.Entity, Action: e.Action, Basis: e.Basis, Trust: e.Trust, Purposes: e.Purposes,
+		Withdrawn: e.Withdrawn, Notice: e.Notice, Channel: e.Channel, FormID: e.FormID, At: e.At, Actor: e.Actor, NewCustomer: e.NewCustomer}
+	if kept.PK == "" {
+		kept.PK, kept.SK = profilePK(e.CustomerID), ledgerSK(e.SubmissionID)
+	}
+	item, err := attributevalue.MarshalMap(kept)
+	if err != nil {
+		return err
+	}
+	item["erased"] = &types.AttributeValueMemberBOOL{Value: true}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("strip a ledger entry: %w", classify(err))
+	}
+	return nil
+}
+
+// ForgetInReviews deletes the reviews of a customer's submissions and
+// takes its id out of every other review that names it.
+func (s *Store) ForgetInReviews(ctx context.Context, customerID string) error {
+	reviews, err := s.Reviews(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range reviews {
+		switch {
+		case r.CustomerID == customerID:
+			if err := s.deleteIf(ctx, reviewPK, r.SK, nil); err != nil {
+				return err
+			}
+		case slices.Contains(r.AlsoMatched, customerID):
+			// The review, and the ledger entry of the submission it is
+			// about (another customer's), name this one: no more.
+			others := slices.DeleteFunc(slices.Clone(r.AlsoMatched), func(id string) bool { return id == customerID })
+			for _, at := range []struct {
+				pk, sk, attr string
+			}{{reviewPK, r.SK, "also_matched"}, {profilePK(r.CustomerID), ledgerSK(r.SubmissionID), "identity_review"}} {
+				up := expression.Set(expression.Name(at.attr), expression.Value(others))
+				if len(others) == 0 {
+					up = expression.Remove(expression.Name(at.attr))
+				}
+				if err := s.updateIf(ctx, key(at.pk, at.sk), up, expression.AttributeExists(expression.Name(PK))); err != nil && !errors.Is(err, ErrConflict) {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// RecordErasureRefs keeps, on the tombstone, what the erasure must still
+// delete outside the customer's partition.
+func (s *Store) RecordErasureRefs(ctx context.Context, customerID string, indexRefs, orderRefs []string) error {
+	up := expression.Set(expression.Name("index_refs"), expression.Value(indexRefs))
+	if len(indexRefs) == 0 {
+		up = expression.Remove(expression.Name("index_refs"))
+	}
+	if len(orderRefs) > 0 {
+		up = up.Set(expression.Name("order_refs"), expression.Value(orderRefs))
+	}
+	return s.updateIf(ctx, key(profilePK(customerID), tombstoneSK), up, expression.Name("state").Equal(expression.Value(Erasing)))
+}
