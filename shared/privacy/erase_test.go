@@ -107,7 +107,9 @@ func TestErasureIsComplete(t *testing.T) {
 		fmt.Fprintln(&dump, flatten(it))
 	}
 	all := dump.String()
-	digits := func(s string) string { return strings.Map(func(r rune) rune { return map[bool]rune{true: r, false: -1}[r >= '0' && r <= '9'] }, s) }
+	digits := func(s string) string {
+		return strings.Map(func(r rune) rune { return map[bool]rune{true: r, false: -1}[r >= '0' && r <= '9'] }, s)
+	}
 	for _, v := range []string{strings.ToLower(email), name, text, "SO-ERASE", emailHash, "hello", "西南", "c-erase"} {
 		if strings.Contains(strings.ToLower(all), strings.ToLower(v)) {
 			t.Errorf("%q is still in the table", v)
