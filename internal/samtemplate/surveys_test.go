@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -56,7 +57,10 @@ func TestSESForTheSenderIdentityOnly(t *testing.T) {
 					t.Errorf("%s: resource %s is not the sender's identity", s, r)
 				}
 			}
-			if from := s.Condition["StringLike"]["ses:FromAddress"]; len(from) != 1 || !strings.Contains(from[0], "@${SenderIdentity}") {
+			// A domain identity allows its addresses, an address identity itself.
+			// (goformation resolves the Ref to the parameter's default.)
+			if from := s.Condition["StringLike"]["ses:FromAddress"]; len(from) != 2 || !slices.Contains(from, "Sub:*@${SenderIdentity}") ||
+				!slices.Contains(from, fmt.Sprint(parameterDefault(t, "SenderIdentity"))) {
 				t.Errorf("%s: From not limited to the identity: %v", s, s.Condition)
 			}
 		}
@@ -87,5 +91,23 @@ func TestSurveyFunctionsKeyUse(t *testing.T) {
 	}
 	if _, ok := principals(kps["RestrictedKey"], decryptActions)[senderRole]; ok {
 		t.Error("the sender may decrypt the restricted tier")
+	}
+}
+
+// The sender may update only the send records' attributes in a customer's
+// partition: never a profile's consent, identifiers or a ledger entry.
+func TestSenderUpdatesSendRecordsOnly(t *testing.T) {
+	tpl := open(t)
+	role := functionRole(t, tpl, "SurveySenderFunction")
+	for _, s := range identityPolicies(t, tpl)[role] {
+		if _, ok := s.allowsAny([]string{"dynamodb:UpdateItem"}); !ok {
+			continue
+		}
+		attrs := s.Condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+		for _, forbidden := range []string{"consent", "ids", "src", "general", "version", "values", "restricted"} {
+			if len(attrs) == 0 || slices.Contains(attrs, forbidden) {
+				t.Errorf("%s lets the sender update %q (attributes %v)", s, forbidden, attrs)
+			}
+		}
 	}
 }

@@ -84,6 +84,29 @@ func TestSurveySources(t *testing.T) {
 		t.Fatalf("no record of why: %v", reasons)
 	}
 
+	// Without consent nothing is kept, even when the response is unusable
+	// otherwise (an invalid email, a yes/no mapped to a field), nor when it
+	// is no response kehu can read at all.
+	tf := testdata(t, "typeform-form-response.json")
+	for name, body := range map[string]string{
+		"invalid email": strings.Replace(strings.Replace(strings.Replace(tf, `"boolean": true`, `"boolean": false`, 1),
+			"laura.chen@example.org", "not-an-email", 1), "a3a12ec67a1365927098a606107fac15", "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", 1),
+		"partial": strings.Replace(strings.Replace(tf, `"form_response",`, `"form_response_partial",`, 1),
+			"a3a12ec67a1365927098a606107fac15", "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2", 1),
+	} {
+		before := st.Count(t)
+		ev := webhookEvent("POST", "nps", map[string]string{"content-type": "application/json",
+			"typeform-signature": webhook.TypeformSign([]byte(typeformSecret), []byte(body))}, nil, body)
+		resp, err := h.Handle(ctx, ev)
+		if err != nil || resp.StatusCode != 200 || (resp.Body != `{"status":"no-consent"}` && resp.Body != `{"status":"unreadable"}`) {
+			t.Fatalf("%s: %d %s", name, resp.StatusCode, resp.Body)
+		}
+		after := st.Count(t)
+		if after["quarantine"] != before["quarantine"] || after["submission"] != before["submission"] || after["delivery"] != before["delivery"]+1 {
+			t.Fatalf("%s kept something: %v → %v", name, before, after)
+		}
+	}
+
 	// SurveyMonkey: fetched, mapped; "No" to contact grants nothing.
 	if body := send("surveymonkey-completed.json"); body != `{"status":"accepted"}` {
 		t.Fatal(body)

@@ -237,7 +237,8 @@ func (h *SurveyPages) surveyPage(ctx context.Context, d *SurveyDeps, req *events
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", err
 	}
-	pd := pageData{Action: "/v1/surveys/" + def.ID + "/responses", RawToken: token(req, nil), Survey: def}
+	// Relative to the page (…/v1/surveys/{id}): right under any base path.
+	pd := pageData{Action: url.PathEscape(def.ID) + "/responses", RawToken: token(req, nil), Survey: def}
 	if len(def.Consent.Notices) > 0 {
 		pd.Notice = def.Consent.Notices[0]
 	}
@@ -245,7 +246,10 @@ func (h *SurveyPages) surveyPage(ctx context.Context, d *SurveyDeps, req *events
 		spec, _ := customer.Lookup(f.Name)
 		_, onFile := head.Fields[f.Name]
 		if id, ok := customer.IdentityOfField(f.Name); ok {
-			onFile = len(head.IdentifiersOf(id.Kind)) > 0
+			onFile = false
+			for _, k := range head.IdentifiersOf(id.Kind) {
+				onFile = onFile || head.IDs[k].Indexed // not one kept only for the record (another customer's)
+			}
 		}
 		pd.Fields = append(pd.Fields, pageField{Name: f.Name, Label: labelOf(f), Type: inputType(spec.Kind), OnFile: onFile, Options: f.Options})
 	}
@@ -345,8 +349,9 @@ func (h *SurveyPages) surveyAnswer(ctx context.Context, d *SurveyDeps, req *even
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusCreated, Headers: map[string]string{"Content-Type": "application/json"},
 			Body: `{"submission_id":"` + res.SubmissionID + `"}`}, outcome, nil
 	}
+	// Relative to …/v1/surveys/{id}/responses: right under any base path.
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusSeeOther,
-		Headers: map[string]string{"Location": "/v1/surveys/" + url.PathEscape(def.ID) + "/thanks"}}, outcome, nil
+		Headers: map[string]string{"Location": "thanks"}}, outcome, nil
 }
 
 // buttonPage shows the one button a confirmation or withdrawal link leads
@@ -359,10 +364,10 @@ func (h *SurveyPages) buttonPage(ctx context.Context, d *SurveyDeps, req *events
 	}
 	pd := pageData{RawToken: raw, Purpose: c.Subject}
 	if purpose == link.Confirm {
-		pd.Action = "/v1/confirm"
+		pd.Action = "confirm" // relative: right under any base path
 		return page(http.StatusOK, "confirm", pd), "shown", nil
 	}
-	pd.Action = "/v1/unsubscribe"
+	pd.Action = "unsubscribe"
 	return page(http.StatusOK, "unsubscribe", pd), "shown", nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ const (
 	whQuarantined = "quarantined"
 	whChallenge   = "challenge"
 	whNoConsent   = "no-consent" // a survey response without its source's required consent: nothing personal kept
+	whUnreadable  = "unreadable" // a survey tool's delivery that is no response kehu can read: recorded, its content not kept
 	whRefused     = "refused"
 	whError       = "error"
 )
@@ -267,7 +269,7 @@ func (d *delivered) submit(ctx context.Context, sub intake.Submission) (events.A
 	case errors.As(err, &cerr) && d.src.Def.Kind == source.KindSurvey:
 		// The person did not give the consent the source requires: nothing
 		// personal is kept, not even in quarantine.
-		return d.refuse(ctx, "consent", "consent: "+cerr.Error())
+		return d.refuse(ctx, whNoConsent, "consent", "consent: "+cerr.Error())
 	case errors.As(err, &cerr):
 		return d.quarantine(ctx, "consent", "consent: "+cerr.Error())
 	case err != nil:
@@ -279,8 +281,8 @@ func (d *delivered) submit(ctx context.Context, sub intake.Submission) (events.A
 
 // refuse takes the delivery and keeps nothing of it but its mark with the
 // reason: the survey's consent did not cover what its source requires.
-func (d *delivered) refuse(ctx context.Context, code, reason string) (events.APIGatewayV2HTTPResponse, error) {
-	return d.taken(d.svc.Refuse(ctx, d.src.Def.ID, reason, d.key), whNoConsent, code)
+func (d *delivered) refuse(ctx context.Context, outcome, code, reason string) (events.APIGatewayV2HTTPResponse, error) {
+	return d.taken(d.svc.Refuse(ctx, d.src.Def.ID, reason, d.key), outcome, code)
 }
 
 // taken answers a delivery kept as outcome (quarantined, refused): a
@@ -406,6 +408,13 @@ func (h *WebhookIntake) survey(ctx context.Context, svc *intake.Service, src *so
 			} else {
 				body, err = h.Directory.QualtricsResponse(ctx, src.Def.APIBaseURL, src.APIToken, ref)
 			}
+			var status *webhook.StatusError
+			if errors.As(err, &status) && status.Permanent() {
+				// The response is gone, or the token is refused: asking again
+				// will not help. The notification (ids only) is kept for an
+				// operator with the reason.
+				return d.quarantine(ctx, "survey-api-refused", "the survey tool's API answered HTTP "+strconv.Itoa(status.Status))
+			}
 			if err != nil {
 				p := problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 					"The survey tool's API did not give the response; nothing was stored. Retry after the indicated time.")
@@ -434,12 +443,28 @@ func (h *WebhookIntake) survey(ctx context.Context, svc *intake.Service, src *so
 	var grants []string
 	if err == nil {
 		fields, grants, err = webhook.MapSurvey(resp, src.Def.Map)
+		// Consent first: a response without the purposes its source
+		// requires keeps nothing personal — neither stored nor quarantined,
+		// whatever else is wrong with it.
+		grant := consent.Grant{Notice: src.Def.Notice}
+		for _, g := range grants {
+			grant.Purposes = append(grant.Purposes, consent.Purpose(g))
+		}
+		need := src.Form.Consent.Requirement()
+		need.Basis = src.Form.Basis
+		if _, cerr := consent.Check(grant, need, consent.Needs{}); cerr != nil {
+			return d.refuse(ctx, whNoConsent, "consent", "consent: "+cerr.Error())
+		}
 	}
 	var um *webhook.UnmappableError
-	if errors.As(err, &um) {
-		return d.quarantine(ctx, "unmappable", um.Reason)
-	}
-	if err != nil {
+	switch {
+	case errors.As(err, &um) && fields == nil && grants == nil && resp.Answers == nil:
+		// Not a response kehu can read, so not one whose consent it can
+		// tell: recorded with the reason, its content not kept.
+		return d.refuse(ctx, whUnreadable, "unreadable", um.Reason)
+	case errors.As(err, &um):
+		return d.quarantine(ctx, "unmappable", um.Reason) // consented to: kept for an operator
+	case err != nil:
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	sub := intake.Submission{Fields: map[string][]string{}, Trust: customer.Asserted, Delivery: d.key,
@@ -452,9 +477,6 @@ func (h *WebhookIntake) survey(ctx context.Context, svc *intake.Service, src *so
 		sub.Consent.Purposes = append(sub.Consent.Purposes, consent.Purpose(g))
 	}
 	if !HasIdentifier(sub.Fields) {
-		if _, err := consent.Check(sub.Consent, src.Form.Consent.Requirement(), consent.Needs{}); err != nil {
-			return d.refuse(ctx, "consent", "consent: "+err.Error())
-		}
 		return d.quarantine(ctx, "no-identifier", "the response names no email or phone of the person")
 	}
 	return d.submit(ctx, sub)

@@ -54,8 +54,9 @@ func (s *Service) Withdraw(ctx context.Context, w Withdrawal) ([]consent.Purpose
 
 // VerifyIdentifier marks the identifier a confirmation link was sent for
 // verified: the customer's identifier of that kind added by that
-// submission, still indexed to the customer. The link is used up in the
-// same transaction.
+// submission, still indexed to the customer — or, one the person added
+// through their link, claiming its index entry now if nobody holds it.
+// The link is used up in the same transaction.
 func (s *Service) VerifyIdentifier(ctx context.Context, link store.LinkUse, kind customer.IdentityKind, submissionID, clientIP, userAgent string) error {
 	head, err := s.Store.ProfileHead(ctx, link.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -65,8 +66,8 @@ func (s *Service) VerifyIdentifier(ctx context.Context, link store.LinkUse, kind
 		return err
 	}
 	for _, k := range head.IdentifiersOf(kind) {
-		if x := head.IDs[k]; x.Submission == submissionID && x.Indexed {
-			return s.Store.Verify(ctx, store.Verification{CustomerID: link.CustomerID, IDKey: k, EntryID: s.NewSubID(),
+		if x := head.IDs[k]; x.Submission == submissionID && (x.Indexed || x.Confirmable) {
+			return s.Store.Verify(ctx, store.Verification{CustomerID: link.CustomerID, IDKey: k, Claim: !x.Indexed, EntryID: s.NewSubID(),
 				Proof: s.Index.Proof(clientIP, userAgent), At: s.Now().UTC(), Link: link})
 		}
 	}

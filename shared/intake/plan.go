@@ -194,6 +194,12 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 				cur.Verified, cur.Trust = true, customer.Trusted
 				c.IDs[r.Key()] = cur
 			}
+		case unclaimed(r) && w.trust == customer.Proven && !c.NewCustomer:
+			// An address the person adds through their own link is theirs
+			// only once a click on a confirmation sent to it proves it:
+			// until then it claims no index entry (nobody else's later
+			// posts attach here), and the sender asks it to confirm.
+			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Confirmable: true}
 		case unclaimed(r):
 			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Indexed: true,
 				Verified:    w.trust == customer.Trusted,
@@ -238,17 +244,16 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 		c.Fields[f.name] = store.FieldRef{Submission: w.subID, Trust: w.trust, Fingerprint: fp}
 	}
 
-	// Fields the person confirmed as they are (a proven answer): marked
-	// confirmed now, with the person's trust, unless this submission
-	// brought a value of its own for them.
+	// Fields the person confirmed as they are (a proven answer): their
+	// confirmation time is recorded, unless this submission brought a
+	// value of its own for them. Their trust stays: the person confirmed
+	// without seeing the values (no link shows them), so a value someone
+	// else planted must not become the customer's own.
 	if head != nil && w.trust == customer.Proven {
 		for _, name := range w.confirm {
 			cur, has := head.Fields[name]
 			if _, brought := c.Fields[name]; !has || brought || slices.Contains(p.heldFields, name) || slices.Contains(p.confirmed, name) {
 				continue
-			}
-			if cur.Trust != customer.Trusted {
-				cur.Trust = customer.Proven
 			}
 			cur.ConfirmedAt = w.now.Unix()
 			c.Fields[name] = cur

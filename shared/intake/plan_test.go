@@ -188,7 +188,7 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("%+v", p.commit.Consent)
 				}
 			}},
-		{"a proven subject adds a second email, confirmable",
+		{"a proven subject adds a second email: confirmable, claiming no index entry until confirmed",
 			func() write {
 				w := sub(customer.Proven, []store.IndexRef{email2}, nil)
 				w.subject = "C"
@@ -196,11 +196,24 @@ func TestDecide(t *testing.T) {
 			}(),
 			map[store.IndexRef]string{}, map[string]*store.Profile{"C": victim},
 			func(t *testing.T, p plan) {
-				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || !x.Indexed || !x.Confirmable || x.Verified {
+				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || x.Indexed || !x.Confirmable || x.Verified || len(p.commit.IndexPut) != 0 {
 					t.Fatalf("%+v", p.commit)
 				}
 				if p.commit.Matched != nil {
 					t.Errorf("a submission naming its subject prevented no duplicate: %v", p.commit.Matched)
+				}
+			}},
+		{"confirming as is records the time and raises no trust (the person saw no value)",
+			func() write {
+				w := sub(customer.Proven, nil, nil)
+				w.subject, w.confirm = "C", []string{"name", "company"}
+				return w
+			}(),
+			map[store.IndexRef]string{}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				f := p.commit.Fields["name"]
+				if f.Trust != customer.Asserted || f.ConfirmedAt != 1_800_000_000 || f.Submission != "S0" || !slices.Equal(p.confirmed, []string{"name"}) {
+					t.Fatalf("%+v %v", f, p.confirmed)
 				}
 			}},
 	}

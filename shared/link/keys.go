@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kehu-dev/kehu/shared/envelope"
 )
 
 // PurposeLinkSecret is the wrapped link secret's purpose in its KMS
@@ -46,7 +48,7 @@ func Unwrap(ctx context.Context, src SecretSource, k Decrypter, keyID, table str
 	}
 	out, err := k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wrapped, KeyId: aws.String(keyID), EncryptionContext: Context(table)})
 	if err != nil {
-		return nil, fmt.Errorf("unwrap the link secret: %w", err)
+		return nil, fmt.Errorf("unwrap the link secret: %w", envelope.Classify(err)) // KMS down: 503, not 500
 	}
 	defer clear(out.Plaintext)
 	return New(out.Plaintext)

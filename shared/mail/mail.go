@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 )
 
 // Message is one email.
@@ -113,10 +114,35 @@ func (m Message) Bytes() ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// Sender sends a built message.
+// Sender sends a built message. An error wrapping ErrUncertain means the
+// message may have left (a timeout after it was handed over); any other
+// error means it did not.
 type Sender interface {
 	Send(ctx context.Context, from, to string, raw []byte) error
 }
+
+// ErrUncertain marks a send whose outcome the mail service did not say.
+var ErrUncertain = errors.New("the mail service did not say whether it sent")
+
+// Cause names a send error's kind without its text (a mail service's
+// message may name the recipient): the SES error code, "timeout",
+// "uncertain", "smtp" or "error".
+func Cause(err error) string {
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &api):
+		return api.ErrorCode()
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, ErrUncertain):
+		return "uncertain"
+	case errors.Is(err, errSMTP):
+		return "smtp"
+	}
+	return "error"
+}
+
+var errSMTP = errors.New("smtp")
 
 // SMTP sends through an SMTP server without authentication (Mailpit, a
 // local relay). Each message is one connection, bounded by the context.
@@ -147,23 +173,32 @@ func (s SMTP) Send(ctx context.Context, from, to string, raw []byte) error {
 	if err != nil {
 		return err
 	}
+	// Before the end of DATA the server has taken nothing: a refusal. Its
+	// reply's text may repeat the address, so only the step is named.
 	if err := c.Mail(fa.Address); err != nil {
-		return fmt.Errorf("smtp MAIL: %w", err)
+		return fmt.Errorf("%w MAIL refused", errSMTP)
 	}
 	if err := c.Rcpt(to); err != nil {
-		return errors.New("smtp RCPT refused the recipient") // the server's text may repeat the address
+		return fmt.Errorf("%w RCPT refused the recipient", errSMTP)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return fmt.Errorf("%w DATA refused", errSMTP)
 	}
 	if _, err := w.Write(raw); err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return fmt.Errorf("%w DATA: %w", errSMTP, ErrUncertain)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		// The server's answer to the message: a refusal, unless the
+		// connection broke and no answer came.
+		var tp *textproto.Error
+		if errors.As(err, &tp) {
+			return fmt.Errorf("%w message refused (%d)", errSMTP, tp.Code)
+		}
+		return fmt.Errorf("%w end of DATA: %w", errSMTP, ErrUncertain)
 	}
-	return c.Quit()
+	_ = c.Quit() // accepted (250): a failing QUIT changes nothing
+	return nil
 }
 
 // SESAPI is the part of SES v2 that sends.
@@ -182,16 +217,26 @@ type SES struct {
 
 // Send delivers raw to one recipient.
 func (s SES) Send(ctx context.Context, from, to string, raw []byte) error {
+	fa, err := mail.ParseAddress(from)
+	if err != nil {
+		return err
+	}
 	in := &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(from),
+		FromEmailAddress: aws.String(fa.Address), // the display name is in the raw message's From
 		Destination:      &types.Destination{ToAddresses: []string{to}},
 		Content:          &types.EmailContent{Raw: &types.RawMessage{Data: raw}},
 	}
 	if s.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(s.ConfigurationSet)
 	}
-	if _, err := s.Client.SendEmail(ctx, in); err != nil {
-		return fmt.Errorf("ses send: %w", err)
+	// One attempt: SendEmail is not idempotent, so the SDK must not send
+	// again after a timeout.
+	if _, err := s.Client.SendEmail(ctx, in, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 }); err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorFault() == smithy.FaultClient {
+			return fmt.Errorf("ses refused: %w", err) // MessageRejected, a paused account, a bad request: not sent
+		}
+		return fmt.Errorf("ses: %w: %w", ErrUncertain, err)
 	}
 	return nil
 }
@@ -212,10 +257,16 @@ func Mask(kind, v string) string {
 		if strings.HasPrefix(digits, "86") && len(digits) == 13 {
 			digits = digits[2:]
 		}
-		if len(digits) < 7 {
+		if len(digits) < 8 {
 			return "****"
 		}
-		return digits[:3] + strings.Repeat("*", len(digits)-7) + digits[len(digits)-4:]
+		// The last four, and the first three only of a number long enough
+		// that at least four stay hidden.
+		head := ""
+		if len(digits) >= 11 {
+			head = digits[:3]
+		}
+		return head + strings.Repeat("*", len(digits)-len(head)-4) + digits[len(digits)-4:]
 	default:
 		return "***"
 	}

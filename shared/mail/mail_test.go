@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go"
 )
 
 func TestMessageRoundTrips(t *testing.T) {
@@ -84,10 +88,47 @@ func TestMask(t *testing.T) {
 		{"phone", "+8613800138000", "138****8000"},
 		{"phone", "+4915123456789", "491******6789"},
 		{"phone", "+12", "****"},
+		{"phone", "+1234567", "****"},
+		{"phone", "12345678", "****5678"},
 		{"name", "Zhang Wei", "***"},
 	} {
 		if got := Mask(tc.kind, tc.in); got != tc.want {
 			t.Errorf("Mask(%s, %q) = %q, want %q", tc.kind, tc.in, got, tc.want)
 		}
+	}
+}
+
+type fakeSES struct{ err error }
+
+func (f fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	if *in.FromEmailAddress != "no-reply@example.com" {
+		return nil, errors.New("from is not the bare address")
+	}
+	return &sesv2.SendEmailOutput{}, f.err
+}
+
+// SES: a refusal is a refusal (retried later), anything else may have left
+// (not retried); neither cause names the recipient.
+func TestSESOutcomes(t *testing.T) {
+	rejected := &smithy.GenericAPIError{Code: "MessageRejected", Message: "Email address is not verified: zhang.wei@example.com", Fault: smithy.FaultClient}
+	for name, tc := range map[string]struct {
+		err       error
+		uncertain bool
+		cause     string
+	}{
+		"sent":      {nil, false, ""},
+		"rejected":  {rejected, false, "MessageRejected"},
+		"throttled": {&smithy.GenericAPIError{Code: "TooManyRequestsException", Fault: smithy.FaultServer}, true, "TooManyRequestsException"},
+		"timeout":   {context.DeadlineExceeded, true, "timeout"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := SES{Client: fakeSES{tc.err}}.Send(context.Background(), "kehu <no-reply@example.com>", "zhang.wei@example.com", []byte("x"))
+			if (err == nil) != (tc.err == nil) || errors.Is(err, ErrUncertain) != tc.uncertain {
+				t.Fatalf("%v", err)
+			}
+			if err != nil && (Cause(err) != tc.cause || strings.Contains(Cause(err), "@")) {
+				t.Fatalf("cause %q", Cause(err))
+			}
+		})
 	}
 }

@@ -75,7 +75,7 @@ func TestErasureIsComplete(t *testing.T) {
 			t.Fatalf("%s: %d %s %v", ev.source, resp.StatusCode, resp.Body, err)
 		}
 	}
-	if err := st.Store.ClaimSend(ctx, id, store.SendSurvey, "", "update", 0, now); err != nil {
+	if err := st.Store.ClaimSend(ctx, id, store.SendSurvey, "", "update", 0, 0, now); err != nil {
 		t.Fatal(err)
 	}
 	// Another anonymous post with the same phone and another email: a

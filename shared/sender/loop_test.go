@@ -16,10 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/segmenter"
@@ -183,11 +185,12 @@ func TestSurveyLoop(t *testing.T) {
 			":t": &types.AttributeValueMemberBOOL{Value: true}, ":one": &types.AttributeValueMemberN{Value: "1"}}}); err != nil {
 		t.Fatal(err)
 	}
-	l.due(a, b, c)
+	l.due(a, b)
+	l.waitSegment(c, "restricted", true) // a restricted customer is in no other segment: never review-due
 
 	// A new, unverified address gets one confirmation email, nothing else.
 	res := l.run()
-	if res.Confirmations != 1 || res.Sent != 0 || res.Skipped[sender.SkipNoConsent] != 1 || res.Skipped[sender.SkipRestricted] != 1 {
+	if res.Confirmations != 1 || res.Sent != 0 || res.Skipped[sender.SkipNoConsent] != 1 {
 		t.Fatalf("first run: %+v", res)
 	}
 	if n := len(stacktest.Emails(t, silent)) + len(stacktest.Emails(t, limited)); n != 0 {
@@ -305,11 +308,14 @@ func TestSurveyLoop(t *testing.T) {
 	}
 	r := l.request("POST", "POST /v1/surveys/{surveyId}/responses", "/v1/surveys/update/responses", "application/x-www-form-urlencoded",
 		"action=confirm&consent=contact&t="+url.QueryEscape(stok))
-	if r.StatusCode != 303 || r.Headers["Location"] != "/v1/surveys/update/thanks" {
+	if r.StatusCode != 303 || r.Headers["Location"] != "thanks" {
 		t.Fatalf("confirm as is: %d %v %s", r.StatusCode, r.Headers, r.Body)
 	}
 	p = l.profile(a)
-	if p.ConfirmedAt == nil || !p.ReviewDueAt.After(l.clock.now().Add(300*24*time.Hour)) || p.Fields["name"].Trust != customer.Proven {
+	// Confirmed without seeing the values: the time is recorded, the trust
+	// stays what it was (a planted value does not become the customer's).
+	if p.ConfirmedAt == nil || !p.ReviewDueAt.After(l.clock.now().Add(300*24*time.Hour)) || p.Fields["name"].Trust != customer.Asserted ||
+		p.Fields["name"].ConfirmedAt != l.clock.now().Unix() {
 		t.Fatalf("after confirming: confirmed %v, review due %v, name %+v", p.ConfirmedAt, p.ReviewDueAt, p.Fields["name"])
 	}
 	l.waitSegment(a, "review-due", false)
@@ -377,9 +383,11 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 	}
 	l.clock.set(saved)
 
-	// Correct the region and company; untick marketing (a withdrawal).
+	// Correct the region and company, add a new email; untick marketing
+	// (a withdrawal).
+	newEmail := strings.ToLower(stacktest.Unique("added")) + "@example.com"
 	r := l.request("POST", "POST /v1/surveys/{surveyId}/responses", "/v1/surveys/update/responses", "application/x-www-form-urlencoded",
-		"action=save&region=%E5%8D%8E%E5%8D%97&company=New+Co&name=&consent=contact&t="+url.QueryEscape(stok))
+		"action=save&region=%E5%8D%8E%E5%8D%97&company=New+Co&name=&email="+url.QueryEscape(newEmail)+"&consent=contact&t="+url.QueryEscape(stok))
 	if r.StatusCode != 303 {
 		t.Fatalf("correction: %d %s", r.StatusCode, r.Body)
 	}
@@ -392,13 +400,39 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := ledger[len(ledger)-1]
-	if last.Channel != "update-survey" || last.Trust != customer.Proven || !slices.Equal(last.Fields(), []string{"company", "region"}) ||
+	if last.Channel != "update-survey" || last.Trust != customer.Proven || !slices.Equal(last.Fields(), []string{"company", "email", "region"}) ||
 		!slices.Equal(last.Withdrawn, []consent.Purpose{consent.Marketing}) || !slices.Contains(last.Confirmed, "name") {
 		t.Fatalf("the survey's ledger entry: %+v (fields %v)", last, last.Fields())
 	}
 	l.waitSegment(a, "region:华南", true)
 	l.waitSegment(a, "region:华东", false)
 	l.waitSegment(a, "marketable", false)
+
+	// The added address claims nothing until its owner confirms it: a
+	// post by whoever owns it makes a customer of its own; the next run
+	// asks the address to confirm (the survey itself is not due).
+	owner, err := l.svc.Submit(ctx, mustForm(t, l), intake.Submission{Fields: map[string][]string{"name": {"The real owner"}, "email": {newEmail}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil || owner.CustomerID == a || !owner.NewCustomer {
+		t.Fatalf("a post with the address the survey added attached to %s (new %v, %v)", owner.CustomerID, owner.NewCustomer, err)
+	}
+	if err := l.st.Store.RequestReview(ctx, a, "ops", uuid.Must(uuid.NewV7()).String(), l.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	l.waitSegment(a, "review-due", true)
+	if res := l.run(); res.Confirmations != 1 || res.Sent != 1 {
+		t.Fatalf("after adding an address: %+v", res)
+	}
+	added := stacktest.Emails(t, newEmail)
+	if len(added) != 1 || !strings.Contains(added[0].Subject, "confirm your email address") {
+		t.Fatalf("the added address got %+v", added)
+	}
+	// Its owner (another customer now) confirms: the address is not
+	// this customer's to claim any more.
+	ctok := links(t, added[0])["/v1/confirm"]
+	if r := l.request("POST", "POST /v1/confirm", "/v1/confirm", "application/x-www-form-urlencoded", "t="+url.QueryEscape(ctok)); r.StatusCode != 410 {
+		t.Fatalf("confirming an address another customer now holds: %d %s", r.StatusCode, r.Body)
+	}
 
 	// The one-click withdrawal (RFC 8058): GET changes nothing; the POST
 	// withdraws contact; a repeat changes nothing more.
@@ -440,6 +474,15 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 	}
 }
 
+func mustForm(t *testing.T, l *loop) *form.Definition {
+	t.Helper()
+	def, err := l.svc.Form(context.Background(), "contact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
 func flip(tok string) string {
 	b := []byte(tok)
 	i := len(b) / 2
@@ -449,4 +492,24 @@ func flip(tok string) string {
 		b[i] = 'A'
 	}
 	return string(b)
+}
+
+// A confirmation link expires (14 days): a customer who missed it is asked
+// again once it has, at most ConfirmTries times in all.
+func TestConfirmationAgainAfterItsLinkExpires(t *testing.T) {
+	l := newLoop(t)
+	email := strings.ToLower(stacktest.Unique("late")) + "@example.com"
+	a := l.customer(email, consent.Contact)
+	l.due(a)
+	got := []int{}
+	for range sender.ConfirmTries + 1 {
+		got = append(got, l.run().Confirmations, l.run().Confirmations)
+		l.clock.add(l.snd.Settings.SurveyTTL + time.Hour)
+	}
+	if want := []int{1, 0, 1, 0, 1, 0, 0, 0}; !slices.Equal(got, want) {
+		t.Fatalf("confirmations per run %v, want %v", got, want)
+	}
+	if n := len(stacktest.Emails(t, email)); n != sender.ConfirmTries {
+		t.Fatalf("%d confirmation emails, want %d", n, sender.ConfirmTries)
+	}
 }

@@ -68,22 +68,23 @@ type Result struct {
 	Sent          int            `json:"sent"`
 	Confirmations int            `json:"confirmations"`
 	Failed        int            `json:"failed"`
+	Uncertain     int            `json:"uncertain,omitempty"` // a mail service that could not say whether it sent: not retried
 	Skipped       map[string]int `json:"skipped"`
 	DryRun        bool           `json:"dry_run,omitempty"`
 }
 
 // Skip reasons.
 const (
-	SkipGone         = "gone"                // erased since it was listed
-	SkipRestricted   = "restricted"          // processing restricted
-	SkipNoConsent    = "no-contact-consent"  // contact not granted, or withdrawn
-	SkipNotDue       = "not-due"             // confirmed since (the segment lags the profile)
-	SkipNoAddress    = "no-verified-address" // nothing verified, nothing to confirm
-	SkipAwaiting     = "awaiting-confirmation"
-	SkipInterval     = "interval" // emailed within the interval, or another run is on it
-	SkipCap          = "run-cap"  // beyond this run's cap
+	SkipGone         = "gone"                  // erased since it was listed
+	SkipRestricted   = "restricted"            // processing restricted
+	SkipChild        = "child"                 // a child's data is restricted
+	SkipNoConsent    = "no-contact-consent"    // contact not granted, or withdrawn
+	SkipNotDue       = "not-due"               // confirmed since (the segment lags the profile)
+	SkipNoAddress    = "no-verified-address"   // nothing verified, nothing to confirm
+	SkipAwaiting     = "awaiting-confirmation" // no verified address; confirmations asked, not due again yet
+	SkipInterval     = "interval"              // emailed within the interval, or another run is on it
+	SkipCap          = "run-cap"               // beyond this run's cap
 	SkipNoSurvey     = "survey-not-found"
-	SkipUnreadable   = "address-unreadable"
 	reviewDueSegment = "review-due"
 )
 
@@ -102,24 +103,25 @@ func (s *Sender) Run(ctx context.Context, dryRun bool) (Result, error) {
 	var firstErr error
 	err = s.Store.EachMember(ctx, reviewDueSegment, func(id string) bool {
 		if res.Sent+res.Confirmations >= s.Settings.MaxPerRun {
-			res.Skipped[SkipCap]++
-			return true
+			res.Skipped[SkipCap]++ // the rest waits for the next run
+			return false
 		}
-		kind, reason, err := s.one(ctx, id, dryRun)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 30*time.Second {
+			res.Skipped[SkipCap]++ // the function's time is nearly up: no send may be cut off
+			return false
+		}
+		o, err := s.one(ctx, id, dryRun)
+		res.Sent, res.Confirmations, res.Failed, res.Uncertain = res.Sent+o.sent, res.Confirmations+o.confirmations, res.Failed+o.failed, res.Uncertain+o.uncertain
 		switch {
 		case err != nil:
 			res.Failed++
-			s.Log.ErrorContext(ctx, "survey email failed", "customer", id, "err", err.Error())
+			s.Log.ErrorContext(ctx, "survey email failed", "err", err.Error())
 			if firstErr == nil && (errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)) {
 				firstErr = err // the table is down: stop this run
 				return false
 			}
-		case reason != "":
-			res.Skipped[reason]++
-		case kind == store.SendConfirm:
-			res.Confirmations++
-		default:
-			res.Sent++
+		case o.skip != "":
+			res.Skipped[o.skip]++
 		}
 		return ctx.Err() == nil
 	})
@@ -150,108 +152,169 @@ func metricName(reason string) string {
 	return b.String()
 }
 
-// one handles one review-due customer: the kind of email sent, or why not.
-func (s *Sender) one(ctx context.Context, id string, dryRun bool) (string, string, error) {
+// outcome is what happened to one customer in a run.
+type outcome struct {
+	sent, confirmations, failed, uncertain int
+	skip                                   string
+}
+
+// one handles one review-due customer: a confirmation email to each of
+// its addresses still to be confirmed (double opt-in, at most a few times,
+// once per link lifetime), and the period's survey email to a verified one.
+func (s *Sender) one(ctx context.Context, id string, dryRun bool) (outcome, error) {
 	now := s.Now().UTC()
 	p, err := s.Store.Profile(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", SkipGone, nil
+		return outcome{skip: SkipGone}, nil
 	}
 	if err != nil {
-		return "", "", err
+		return outcome{}, err
 	}
 	switch {
 	case p.Restricted:
-		return "", SkipRestricted, nil
+		return outcome{skip: SkipRestricted}, nil
+	case p.Child():
+		return outcome{skip: SkipChild}, nil // a child's data is restricted: not the sender's to read
 	case !p.Consent[consent.Contact].Granted:
-		return "", SkipNoConsent, nil
+		return outcome{skip: SkipNoConsent}, nil
 	case p.ReviewDueAt.After(now):
-		return "", SkipNotDue, nil
+		return outcome{skip: SkipNotDue}, nil
 	}
-	// Where to: a verified email address of the customer's own.
-	var verified, confirmable string
+	// Where to: a verified email address of the customer's own; the
+	// confirmable ones not verified yet are asked to confirm.
+	var verified string
+	var pending []string
 	for _, k := range p.IdentifiersOf(customer.IdentityEmail) {
 		x := p.IDs[k]
 		switch {
 		case x.Indexed && x.Verified && verified == "":
 			verified = k
-		case x.Indexed && x.Confirmable && !x.Verified && confirmable == "":
-			confirmable = k
+		case x.Confirmable && !x.Verified:
+			pending = append(pending, k)
 		}
 	}
-	kind, subject, addrKey := store.SendSurvey, "", verified
-	if verified == "" {
-		if confirmable == "" {
-			return "", SkipNoAddress, nil
+	var o outcome
+	for _, k := range pending {
+		r, err := s.send(ctx, p, store.SendConfirm, p.IDs[k].Submission, k, dryRun, now)
+		if err != nil {
+			return o, err
 		}
-		kind, subject, addrKey = store.SendConfirm, p.IDs[confirmable].Submission, confirmable
+		o.add(r, &o.confirmations)
+	}
+	if verified != "" {
+		r, err := s.send(ctx, p, store.SendSurvey, "", verified, dryRun, now)
+		if err != nil {
+			return o, err
+		}
+		o.add(r, &o.sent)
+	}
+	if o.sent+o.confirmations+o.failed+o.uncertain == 0 && o.skip == "" {
+		switch {
+		case verified == "" && len(pending) == 0:
+			o.skip = SkipNoAddress
+		case verified == "":
+			o.skip = SkipAwaiting
+		default:
+			o.skip = SkipInterval
+		}
+	}
+	return o, nil
+}
+
+func (o *outcome) add(r sendResult, count *int) {
+	switch r {
+	case sentOK:
+		*count++
+	case sendFailed:
+		o.failed++
+	case sendUncertain:
+		o.uncertain++
+	}
+}
+
+type sendResult int
+
+const (
+	notDue sendResult = iota
+	sentOK
+	sendFailed
+	sendUncertain
+)
+
+// send claims, composes and sends one email of kind to the address addrKey.
+// The claim comes first: from it a crash leaves the record "sending" and
+// the email is not sent again before its interval (at most once). A mail
+// service's definite refusal is recorded failed (retried on a later run);
+// an outcome it cannot tell (a timeout after the message may have left) is
+// recorded uncertain, which is not retried before the interval.
+func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addrKey string, dryRun bool, now time.Time) (sendResult, error) {
+	interval, tries := s.Settings.Interval, 0
+	if kind == store.SendConfirm {
+		// Again once the link has expired, at most ConfirmTries times.
+		interval, tries = s.Settings.SurveyTTL, ConfirmTries
 	}
 	if dryRun {
-		if r, err := s.Store.Send(ctx, id, kind, subject); err == nil && !due(r, kind, s.Settings.Interval, now) {
-			return "", skipOf(kind), nil
+		if r, err := s.Store.Send(ctx, p.CustomerID, kind, subject); err == nil && !due(r, interval, tries, now) {
+			return notDue, nil
 		}
-		return kind, "", nil
+		return sentOK, nil
 	}
-	if err := s.Store.ClaimSend(ctx, id, kind, subject, s.Settings.Survey, intervalOf(kind, s.Settings.Interval), now); errors.Is(err, store.ErrNotDue) {
-		return "", skipOf(kind), nil
-	} else if err != nil {
-		return "", "", err
+	err := s.Store.ClaimSend(ctx, p.CustomerID, kind, subject, s.Settings.Survey, interval, tries, now)
+	if errors.Is(err, store.ErrNotDue) {
+		return notDue, nil
 	}
-	// Recorded: from here a crash leaves the record "sending", and the
-	// customer is not emailed again before the interval (at most once).
-	outcome := store.SendFailed
+	if err != nil {
+		return notDue, err
+	}
+	result := sendFailed
 	defer func() {
+		state := map[sendResult]string{sentOK: store.SendSent, sendFailed: store.SendFailed, sendUncertain: store.SendUncertain}[result]
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := s.Store.FinishSend(fctx, id, kind, subject, outcome); err != nil {
-			s.Log.ErrorContext(ctx, "recording a send's outcome failed", "customer", id, "err", err.Error())
+		if err := s.Store.FinishSend(fctx, p.CustomerID, kind, subject, state); err != nil {
+			s.Log.ErrorContext(ctx, "recording a send's outcome failed", "kind", kind, "err", err.Error())
 		}
 	}()
 	values, err := s.read(ctx, p, addrKey)
 	if err != nil {
-		return "", "", err
+		return result, err
 	}
 	to := values["email"]
 	if to == "" {
-		return "", SkipUnreadable, nil
+		return result, nil
 	}
 	msg, err := s.compose(p, kind, subject, values, now)
 	if err != nil {
-		return "", "", err
+		return result, err
 	}
 	msg.To = to
 	raw, err := msg.Bytes()
 	if err != nil {
-		return "", "", err
+		return result, err
 	}
 	if err := s.Mail.Send(ctx, msg.From, to, raw); err != nil {
-		return "", "", err
+		// The mail service's text may name the recipient: only its kind
+		// is logged.
+		if errors.Is(err, mail.ErrUncertain) {
+			result = sendUncertain
+		}
+		s.Log.WarnContext(ctx, "an email did not go out", "kind", kind, "uncertain", result == sendUncertain, "cause", mail.Cause(err))
+		return result, nil
 	}
-	outcome = store.SendSent
-	s.Log.InfoContext(ctx, "survey email sent", "customer", id, "kind", kind)
-	return kind, "", nil
+	result = sentOK
+	return result, nil
 }
 
-func intervalOf(kind string, interval time.Duration) time.Duration {
-	if kind == store.SendConfirm {
-		return 0 // once per address, unless it failed
-	}
-	return interval
-}
-
-func skipOf(kind string) string {
-	if kind == store.SendConfirm {
-		return SkipAwaiting
-	}
-	return SkipInterval
-}
+// ConfirmTries is how many confirmation emails an address gets at most
+// (one per link lifetime) before kehu stops asking.
+const ConfirmTries = 3
 
 // due mirrors ClaimSend's condition, for a dry run.
-func due(r *store.SendRecord, kind string, interval time.Duration, now time.Time) bool {
+func due(r *store.SendRecord, interval time.Duration, tries int, now time.Time) bool {
 	if r.Outcome == store.SendFailed || r.SentAt == nil {
 		return true
 	}
-	if kind == store.SendConfirm {
+	if tries > 0 && r.Tries >= tries {
 		return false
 	}
 	return !r.SentAt.After(now.Add(-interval)) || r.RequestedAt != nil

@@ -259,6 +259,13 @@ func (c *Cache) load(ctx context.Context, id string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The stored definition is checked again, as `kehu sources put` checks
+	// it: whatever was written to the table, a source that would not pass
+	// (an API base elsewhere, say) is not used.
+	checked := *def
+	if err := checked.Check(); err != nil {
+		return nil, fmt.Errorf("source %s: the stored definition: %w", id, err)
+	}
 	l := &Loaded{Def: *def, Secrets: webhook.Secrets{CorpID: def.CorpID}}
 	if l.Form, err = def.Form(); err != nil {
 		return nil, err

@@ -176,3 +176,17 @@ func TestCacheUnknownIDsKeepRealSources(t *testing.T) {
 		t.Fatalf("an unknown id read again within its minute: %v", err)
 	}
 }
+
+// A source written to the table around `kehu sources put` (an admin's raw
+// PutItem) naming an API base elsewhere is not used: its token never
+// leaves for that host.
+func TestCacheChecksStoredDefinitions(t *testing.T) {
+	def := `{"id":"qx","provider":"qualtrics","kind":"survey","basis":"consent","notice":"n","map":{"QID1_TEXT":"email"},` +
+		`"consent":{"required":[]},"api_base_url":"https://collector.evil.example"}`
+	db := &oneSource{item: store.Source{ID: "qx", Definition: def, Secrets: []store.WrappedValue{{Wrapped: []byte("the-shared-key")}},
+		APIToken: []byte("the-api-token")}}
+	c := &Cache{Store: store.New(db, "t"), KMS: &countingKMS{}}
+	if src, err := c.Get(context.Background(), "qx"); err == nil || src != nil {
+		t.Fatalf("a stored definition with a foreign API base was loaded: %+v", src)
+	}
+}

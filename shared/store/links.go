@@ -122,10 +122,13 @@ func (s *Store) profileUpdate(customerID string, up expression.UpdateBuilder, co
 type Verification struct {
 	CustomerID string
 	IDKey      string // the identifier's key in the profile (IndexRef.Key)
-	EntryID    string
-	Proof      string
-	At         time.Time
-	Link       LinkUse
+	// Claim: the identifier holds no index entry yet (the person added it
+	// through their link): verifying it claims the entry, if nobody has.
+	Claim   bool
+	EntryID string
+	Proof   string
+	At      time.Time
+	Link    LinkUse
 }
 
 // ErrNotVerifiable means the identifier is no longer this customer's own
@@ -137,7 +140,12 @@ func (s *Store) Verify(ctx context.Context, v Verification) error {
 	path := "ids." + v.IDKey
 	up := expression.Set(expression.Name(path+".v"), expression.Value(true)).
 		Set(expression.Name("updated_at"), expression.Value(v.At.Unix())).Add(expression.Name("version"), expression.Value(1))
-	profile, err := s.profileUpdate(v.CustomerID, up, expression.Name(path+".ix").Equal(expression.Value(true)))
+	cond := expression.Name(path + ".ix").Equal(expression.Value(true))
+	if v.Claim {
+		up = up.Set(expression.Name(path+".ix"), expression.Value(true))
+		cond = expression.AttributeExists(expression.Name(path)).And(expression.AttributeNotExists(expression.Name(path + ".ix")))
+	}
+	profile, err := s.profileUpdate(v.CustomerID, up, cond)
 	if err != nil {
 		return err
 	}
@@ -150,12 +158,24 @@ func (s *Store) Verify(ctx context.Context, v Verification) error {
 	if err != nil {
 		return err
 	}
-	err = s.transact(ctx, []types.TransactWriteItem{profile, use, entry}, v.EntryID, "verify an identifier of "+v.CustomerID)
+	items := []types.TransactWriteItem{profile, use, entry}
+	if v.Claim {
+		ref, ok := IdentifierRef(v.IDKey)
+		if !ok {
+			return ErrNotVerifiable
+		}
+		put, err := s.indexPut(ref, v.CustomerID, nil, v.At)
+		if err != nil {
+			return err
+		}
+		items = append(items, put)
+	}
+	err = s.transact(ctx, items, v.EntryID, "verify an identifier of "+v.CustomerID)
 	failed := cancelled(err)
 	switch {
 	case slices.Contains(failed, 1):
 		return ErrLinkUsed
-	case slices.Contains(failed, 0):
+	case slices.Contains(failed, 0), slices.Contains(failed, 3): // not this customer's, or another now holds its index entry
 		return ErrNotVerifiable
 	}
 	return err
@@ -171,8 +191,17 @@ const (
 const (
 	SendSending = "sending" // recorded before the mail left; a crash leaves it so (at most once)
 	SendSent    = "sent"
-	SendFailed  = "failed" // retried on a later run
+	SendFailed  = "failed" // refused by the mail service: retried on a later run
+	// SendUncertain: the mail service could not say whether it sent (a
+	// timeout after the message may have left): like sent, not retried
+	// before the interval.
+	SendUncertain = "uncertain"
 )
+
+// keepSend is how long a send record lives (TTL): longer than any
+// interval, so it is never gone while it matters, and a record recreated
+// by a send racing an erasure does not stay.
+const keepSend = 400 * 24 * time.Hour
 
 // SendRecord is the last email of a kind sent to a customer.
 type SendRecord struct {
@@ -184,6 +213,7 @@ type SendRecord struct {
 	Outcome     string     `dynamodbav:"outcome,omitempty"`
 	SentAt      *time.Time `dynamodbav:"sent_at,unixtime,omitempty"`
 	RequestedAt *time.Time `dynamodbav:"requested_at,unixtime,omitempty"` // an operator's request not yet answered by a send
+	Tries       int        `dynamodbav:"tries,omitempty"`                 // emails of this kind so far
 	Subject     string     `dynamodbav:"subject,omitempty"`               // confirm: the identifier's submission
 }
 
@@ -199,20 +229,26 @@ func sendSK(kind, subject string) string {
 var ErrNotDue = errors.New("not due for this email")
 
 // ClaimSend records, before the mail leaves, that an email of kind is being
-// sent to a customer: only if none was sent within interval (0: none ever),
-// the last one failed, or an operator asked for one (the request is then
-// answered, and removed, by this send). A concurrent or
-// repeated run gets ErrNotDue and skips the customer.
-func (s *Store) ClaimSend(ctx context.Context, customerID, kind, subject, survey string, interval time.Duration, now time.Time) error {
-	cond := expression.AttributeNotExists(expression.Name(PK)).
-		Or(expression.Name("outcome").Equal(expression.Value(SendFailed)))
+// sent to a customer: only if none was sent within interval (0: none
+// ever), the last one failed, or an operator asked for one (the request is
+// then answered, and removed, by this send); and, when maxTries > 0, fewer
+// than maxTries were sent. A concurrent or repeated run gets ErrNotDue and
+// skips the customer.
+func (s *Store) ClaimSend(ctx context.Context, customerID, kind, subject, survey string, interval time.Duration, maxTries int, now time.Time) error {
+	again := expression.Name("outcome").Equal(expression.Value(SendFailed))
 	if interval > 0 {
-		cond = cond.Or(expression.Name("sent_at").LessThanEqual(expression.Value(now.Add(-interval).Unix()))).
+		again = again.Or(expression.Name("sent_at").LessThanEqual(expression.Value(now.Add(-interval).Unix()))).
 			Or(expression.AttributeExists(expression.Name("requested_at")))
 	}
+	if maxTries > 0 {
+		again = again.And(expression.AttributeNotExists(expression.Name("tries")).Or(expression.Name("tries").LessThan(expression.Value(maxTries))))
+	}
+	cond := expression.AttributeNotExists(expression.Name(PK)).Or(again)
 	// The send answers an operator's pending request (exactly once).
 	up := expression.Remove(expression.Name("requested_at")).
 		Set(expression.Name("outcome"), expression.Value(SendSending)).
+		Add(expression.Name("tries"), expression.Value(1)).
+		Set(expression.Name(TTL), expression.Value(now.Add(keepSend).Unix())).
 		Set(expression.Name("sent_at"), expression.Value(now.Unix())).
 		Set(expression.Name("kind"), expression.Value(kind)).
 		Set(expression.Name("entity"), expression.Value("send"))

@@ -245,7 +245,7 @@ func (d *Directory) getWith(ctx context.Context, api, base, path string, query u
 		return nil, fmt.Errorf("%w: %s: reading the answer: %w", ErrLookup, api, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %s: HTTP %d", ErrLookup, api, resp.StatusCode)
+		return nil, &StatusError{API: api, Status: resp.StatusCode}
 	}
 	return body, nil
 }
@@ -273,11 +273,18 @@ func SurveyAPIHost(p Provider, base string) bool {
 	return false
 }
 
-func (d *Directory) surveyBase(base string) string {
+// surveyBase is where a survey tool's API is asked: the override (tests),
+// or the source's base, which must be one of the tool's own hosts — a
+// stored definition is checked again here, so a token never goes
+// anywhere else whatever was written to the table.
+func (d *Directory) surveyBase(p Provider, api, base string) (string, error) {
 	if d != nil && d.SurveyAPIBaseURL != "" {
-		return d.SurveyAPIBaseURL
+		return d.SurveyAPIBaseURL, nil
 	}
-	return base
+	if !SurveyAPIHost(p, base) {
+		return "", fmt.Errorf("%w: %s: the base URL is not one of the tool's API hosts", ErrLookup, api)
+	}
+	return base, nil
 }
 
 // SurveyMonkeyResponse fetches a completed response's details (GET
@@ -291,7 +298,11 @@ func (d *Directory) SurveyMonkeyResponse(ctx context.Context, base, accessToken 
 	if base == "" {
 		base = SurveyMonkeyBaseURL
 	}
-	return d.get(ctx, api, d.surveyBase(base), "/v3/surveys/"+ref.SurveyID+"/responses/"+ref.ResponseID+"/details",
+	base, err := d.surveyBase(SurveyMonkey, api, base)
+	if err != nil {
+		return nil, err
+	}
+	return d.get(ctx, api, base, "/v3/surveys/"+ref.SurveyID+"/responses/"+ref.ResponseID+"/details",
 		url.Values{"simple": {"true"}}, "Bearer "+accessToken)
 }
 
@@ -303,6 +314,30 @@ func (d *Directory) QualtricsResponse(ctx context.Context, base, apiToken string
 	if !apiID(ref.SurveyID) || !apiID(ref.ResponseID) {
 		return nil, fmt.Errorf("%w: %s: ids are not API ids", ErrLookup, api)
 	}
-	return d.getWith(ctx, api, d.surveyBase(base), "/API/v3/surveys/"+ref.SurveyID+"/responses/"+ref.ResponseID, nil,
+	base, err := d.surveyBase(Qualtrics, api, base)
+	if err != nil {
+		return nil, err
+	}
+	return d.getWith(ctx, api, base, "/API/v3/surveys/"+ref.SurveyID+"/responses/"+ref.ResponseID, nil,
 		map[string]string{"X-API-TOKEN": apiToken})
+}
+
+// StatusError is a provider API's answer other than 200 (it wraps
+// ErrLookup). Permanent says the same request will not succeed later: a
+// 4xx other than 408 and 429.
+type StatusError struct {
+	API    string
+	Status int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: %s: HTTP %d", ErrLookup, e.API, e.Status)
+}
+
+// Unwrap makes errors.Is(err, ErrLookup) hold.
+func (e *StatusError) Unwrap() error { return ErrLookup }
+
+// Permanent reports whether retrying the request is pointless.
+func (e *StatusError) Permanent() bool {
+	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
 }

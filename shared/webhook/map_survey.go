@@ -61,33 +61,38 @@ func (a Answer) Granted() bool {
 // or ConsentTarget+purpose) to a response: the fields' raw values and the
 // purposes granted, sorted. An unanswered question is skipped; a yes/no
 // or a multiple choice mapped to a field makes the response unmappable
-// (the reason names the reference, never an answer).
+// (the reason names the reference, never an answer). The purposes granted
+// are answered even then: a response without the consent its source
+// requires must keep nothing, not even in quarantine.
 func MapSurvey(r SurveyResponse, mapping map[string]string) (map[string]string, []string, error) {
-	fields := map[string]string{}
-	var grants []string
-	for _, ref := range slices.Sorted(func(yield func(string) bool) {
+	refs := slices.Sorted(func(yield func(string) bool) {
 		for k := range mapping {
 			if !yield(k) {
 				return
 			}
 		}
-	}) {
-		target := mapping[ref]
-		a, ok := r.Answers[ref]
-		if !ok {
-			continue
-		}
-		if purpose, isConsent := strings.CutPrefix(target, ConsentTarget); isConsent {
-			if a.Granted() && !slices.Contains(grants, purpose) {
+	})
+	var grants []string
+	for _, ref := range refs {
+		if purpose, isConsent := strings.CutPrefix(mapping[ref], ConsentTarget); isConsent {
+			if a, ok := r.Answers[ref]; ok && a.Granted() && !slices.Contains(grants, purpose) {
 				grants = append(grants, purpose)
 			}
+		}
+	}
+	slices.Sort(grants)
+	fields := map[string]string{}
+	for _, ref := range refs {
+		target := mapping[ref]
+		a, ok := r.Answers[ref]
+		if !ok || strings.HasPrefix(target, ConsentTarget) {
 			continue
 		}
 		switch {
 		case a.Bool != nil:
-			return nil, nil, unmappable(fmt.Sprintf("question %s is a yes/no mapped to field %s", token(ref), token(target)))
+			return nil, grants, unmappable(fmt.Sprintf("question %s is a yes/no mapped to field %s", token(ref), token(target)))
 		case len(a.Labels) > 1:
-			return nil, nil, unmappable(fmt.Sprintf("question %s has several choices mapped to field %s", token(ref), token(target)))
+			return nil, grants, unmappable(fmt.Sprintf("question %s has several choices mapped to field %s", token(ref), token(target)))
 		case len(a.Labels) == 1 && a.Text == "":
 			a.Text = a.Labels[0]
 		}
@@ -98,7 +103,6 @@ func MapSurvey(r SurveyResponse, mapping map[string]string) (map[string]string, 
 			fields[target] = a.Text
 		}
 	}
-	slices.Sort(grants)
 	return fields, grants, nil
 }
 

@@ -30,15 +30,23 @@ const SurveyMaxAge = 6 * 24 * time.Hour
 
 // signedAge refuses a delivery whose signed time is missing, older than
 // SurveyMaxAge, or more than Tolerance in the future.
-func signedAge(at time.Time, now time.Time) error {
+func signedAge(at time.Time, now time.Time) error { return signedAgeWithin(at, now, Tolerance) }
+
+// signedAgeWithin is signedAge with its own tolerance for a future time.
+func signedAgeWithin(at, now time.Time, future time.Duration) error {
 	if at.IsZero() {
 		return ErrMalformed
 	}
-	if d := now.Sub(at); d > SurveyMaxAge || d < -Tolerance {
+	if d := now.Sub(at); d > SurveyMaxAge || d < -future {
 		return ErrStale
 	}
 	return nil
 }
+
+// qualtricsZoneSpread is how far ahead of UTC an unzoned Qualtrics
+// CompletedDate may be: it may be written in the account's local time
+// (UTC+14 at the most), which read as UTC lies in the future.
+const qualtricsZoneSpread = 14 * time.Hour
 
 // Typeform: Typeform-Signature: sha256=<base64 HMAC-SHA256 of the raw
 // body>; the body's form_response.submitted_at must be within SurveyMaxAge.
@@ -131,7 +139,7 @@ func verifyQualtrics(r Request, s Secrets) (Verified, error) {
 	if err := json.Unmarshal([]byte(msg), &doc); err != nil {
 		return Verified{}, ErrMalformed
 	}
-	if err := signedAge(parseLooseTime(doc.CompletedDate), r.Now); err != nil {
+	if err := signedAgeWithin(parseLooseTime(doc.CompletedDate), r.Now, qualtricsZoneSpread+Tolerance); err != nil {
 		return Verified{}, err
 	}
 	return Verified{Payload: []byte(msg)}, nil

@@ -1,7 +1,10 @@
 package webhook
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -103,6 +106,12 @@ func TestQualtricsPublishedVector(t *testing.T) {
 	if _, err := Verify(Qualtrics, Request{Body: []byte(body), Now: time.Date(2019, 6, 25, 8, 0, 0, 0, time.UTC)},
 		Secrets{Keys: [][]byte{[]byte("kyma4ever")}}); err != nil {
 		t.Fatal(err)
+	}
+	// An unzoned CompletedDate may be the account's local time: east of
+	// UTC it reads as a future time, which is accepted up to UTC+14.
+	if _, err := Verify(Qualtrics, Request{Body: []byte(body), Now: time.Date(2019, 6, 24, 23, 58, 25, 0, time.UTC)},
+		Secrets{Keys: [][]byte{[]byte("kyma4ever")}}); err != nil {
+		t.Fatalf("a CompletedDate in UTC+8: %v", err)
 	}
 }
 
@@ -252,4 +261,26 @@ func FuzzMapSurvey(f *testing.F) {
 		_, _, err = QualtricsNotification(doc)
 		check(err)
 	})
+}
+
+// Without a test override, a survey tool's token goes only to the tool's
+// own API hosts, whatever base a stored definition names; a 4xx answer is
+// permanent, a 429 or 5xx is not.
+func TestSurveyAPIBasePinned(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	defer srv.Close()
+	d := &Directory{}
+	ref := SurveyRef{SurveyID: "SV_1", ResponseID: "R_1"}
+	if _, err := d.QualtricsResponse(context.Background(), srv.URL, "token", ref); !errors.Is(err, ErrLookup) || calls != 0 {
+		t.Fatalf("asked %s: %v (%d calls)", srv.URL, err, calls)
+	}
+	if _, err := d.SurveyMonkeyResponse(context.Background(), "https://api.surveymonkey.com.evil.example", "token", ref); !errors.Is(err, ErrLookup) {
+		t.Fatalf("%v", err)
+	}
+	for status, permanent := range map[int]bool{401: true, 404: true, 410: true, 408: false, 429: false, 503: false} {
+		if got := (&StatusError{Status: status}).Permanent(); got != permanent {
+			t.Errorf("HTTP %d permanent %v", status, got)
+		}
+	}
 }
