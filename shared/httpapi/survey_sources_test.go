@@ -122,7 +122,7 @@ func TestSurveySources(t *testing.T) {
 		"sk": &types.AttributeValueMemberS{Value: "WHK"}}}); err != nil {
 		t.Fatal(err)
 	}
-	h.Directory = &webhook.Directory{SurveyAPIBaseURL: api + "/wrong-prefix"}
+	h.Directory = &webhook.Directory{SurveyAPIBaseURL: "http://127.0.0.1:1"} // nothing listens: the tool's API is down
 	before = st.Count(t)
 	resp, err := h.Handle(ctx, loadEvent(t, "../../events/webhook-intake/qualtrics-completed.json"))
 	if err != nil || resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
@@ -137,5 +137,14 @@ func TestSurveySources(t *testing.T) {
 	}
 	if p := customerOf("hui.wang@example.com"); p == nil || !p.Consent[consent.Marketing].Granted {
 		t.Fatalf("qualtrics customer: %+v", p)
+	}
+
+	// A response the tool's API no longer has (404): asking again will not
+	// help; the notification, ids only, is quarantined with the reason.
+	gone := `{"event_type":"response_completed","event_datetime":"2026-11-23T10:14:52.123456+00:00","object_id":"5007154399","resources":{"survey_id":"405768925"}}`
+	resp, err = h.Handle(ctx, webhookEvent("POST", "sm-feedback", map[string]string{"content-type": "application/json",
+		"sm-signature": webhook.SurveyMonkeySign(smAPIKey, smAPISecret, []byte(gone))}, nil, gone))
+	if err != nil || resp.Body != `{"status":"quarantined"}` {
+		t.Fatalf("a response the API no longer has: %d %s", resp.StatusCode, resp.Body)
 	}
 }
