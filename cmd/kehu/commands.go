@@ -35,6 +35,7 @@ type cli struct {
 	awsCfg  aws.Config
 	json    bool
 	purpose string // --purpose: what a read is for, in its audit record
+	errOut  io.Writer
 }
 
 var errNotFound = errors.New("not found")

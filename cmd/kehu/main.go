@@ -49,6 +49,7 @@ const usage = `usage:
   kehu surveys put FILE | surveys list | surveys send [--dry-run]
   kehu customer request-review ID
   kehu audit ID
+  kehu customer export ID [--out FILE] [--html]
   kehu customer erase ID --reason TEXT | customer restrict ID | customer unrestrict ID
   kehu consent withdraw ID --purpose PURPOSE
   every read of personal data is audited; --purpose TEXT says what it is for
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	dryRun := fs.Bool("dry-run", false, "count what would be sent; send and write nothing")
 	purpose := fs.String("purpose", "", "what a read of personal data is for (recorded in its audit record); for consent withdraw, the purpose withdrawn")
 	reason := fs.String("reason", "", "why (kehu customer erase)")
+	outPath := fs.String("out", "", "write to this file (kehu customer export)")
+	asHTML := fs.Bool("html", false, "a readable page instead of JSON (kehu customer export)")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -94,7 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "kehu:", err)
 		return 1
 	}
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason}
+	c.errOut = stderr
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason, out: *outPath, html: *asHTML}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -120,6 +124,8 @@ type flags struct {
 	purpose           string
 	purposeName       string // consent withdraw --purpose
 	reason            string
+	out               string
+	html              bool
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
@@ -157,6 +163,8 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.surveysSend(ctx, f.dryRun, getenv, out)
 	case len(words) == 3 && words[0] == "customer" && words[1] == "request-review":
 		return c.customerRequestReview(ctx, words[2], out)
+	case len(words) == 3 && words[0] == "customer" && words[1] == "export":
+		return c.customerExport(ctx, words[2], f.out, f.html, out, c.errOut)
 	case len(words) == 3 && words[0] == "customer" && words[1] == "erase":
 		return c.customerErase(ctx, words[2], f.reason, out)
 	case len(words) == 3 && words[0] == "customer" && (words[1] == "restrict" || words[1] == "unrestrict"):

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -120,5 +123,44 @@ func (c *cli) consentWithdraw(ctx context.Context, id, purpose string, out io.Wr
 		return c.printJSON(out, map[string]string{"customer_id": id, "withdrawn": purpose, "entry": entry.String(), "actor": actor})
 	}
 	fmt.Fprintf(out, "withdrew %s for customer %s (recorded as %s by %s)\n", purpose, id, entry, actor)
+	return nil
+}
+
+// customerExport writes a customer's copy (JSON, or --html) to out or
+// --out FILE, reading what these credentials may; it says which tiers it
+// could not read.
+func (c *cli) customerExport(ctx context.Context, id, path string, asHTML bool, out, errOut io.Writer) error {
+	r, err := c.reader(ctx, "customer export")
+	if err != nil {
+		return err
+	}
+	x, err := r.Export(ctx, id)
+	if errors.Is(err, record.ErrNoCustomer) {
+		return fmt.Errorf("%w: no customer %s", errNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	var doc []byte
+	if asHTML {
+		page, err := privacy.HTML(x)
+		if err != nil {
+			return err
+		}
+		doc = []byte(page)
+	} else if doc, err = json.MarshalIndent(x, "", "  "); err != nil {
+		return err
+	}
+	if path != "" {
+		if err := os.WriteFile(path, append(doc, '\n'), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "wrote the export of %s to %s\n", id, path)
+	} else if _, err := out.Write(append(doc, '\n')); err != nil {
+		return err
+	}
+	if len(x.Unreadable) > 0 {
+		fmt.Fprintf(errOut, "kehu: these credentials could not read the %s tier(s); those values are marked unreadable\n", strings.Join(x.Unreadable, ", "))
+	}
 	return nil
 }

@@ -165,6 +165,7 @@ type loaded struct {
 	byID    map[string]*store.LedgerEntry
 	keys    map[string][]byte
 	read    map[string]customer.Tier // what was decrypted: field (or interaction text) → tier
+	denied  []customer.Tier          // tiers these credentials could not decrypt
 }
 
 func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
@@ -227,6 +228,7 @@ func (r *Reader) open(ctx context.Context, l *loaded, submissionID, attribute st
 		l.read[attribute] = tier
 		return Value{Text: &s}
 	case errors.Is(err, envelope.ErrDenied):
+		l.denied = append(l.denied, tier)
 		return Value{Unreadable: "these credentials may not decrypt the " + string(tier) + " tier"}
 	default:
 		return Value{Unreadable: "cannot decrypt: " + err.Error()}
@@ -240,13 +242,25 @@ func source(e *store.LedgerEntry) Source {
 
 // Read returns a customer's record: current values, identifiers, consent
 // and ledger.
-func (r *Reader) Read(ctx context.Context, id string) (rec *Record, err error) {
+func (r *Reader) Read(ctx context.Context, id string) (*Record, error) {
 	l, err := r.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	p := l.profile
-	rec = &Record{CustomerID: id, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ReviewDueAt: p.ReviewDueAt,
+	rec, err := r.record(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.audit(ctx, l, "show"); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// record builds a loaded customer's record, decrypting what it may.
+func (r *Reader) record(ctx context.Context, l *loaded) (*Record, error) {
+	p, id := l.profile, l.profile.CustomerID
+	rec := &Record{CustomerID: id, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ReviewDueAt: p.ReviewDueAt,
 		ConfirmedAt: p.ConfirmedAt, AgeBand: p.AgeBand, Consent: p.Consent,
 		Fields: []Field{}, Identifiers: []Identifier{}}
 	rec.Interactions = []Interaction{}
@@ -270,13 +284,6 @@ func (r *Reader) Read(ctx context.Context, id string) (rec *Record, err error) {
 		}
 	}
 	slices.Reverse(rec.Interactions)
-	defer func() {
-		if rec != nil {
-			if aerr := r.audit(ctx, l, "show"); aerr != nil {
-				rec, err = nil, aerr
-			}
-		}
-	}()
 	for _, name := range slices.Sorted(maps.Keys(p.Fields)) {
 		ref := p.Fields[name]
 		e := l.byID[ref.Submission]
@@ -326,6 +333,56 @@ func (r *Reader) History(ctx context.Context, id string) ([]HistoryRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	rows := r.history(ctx, l)
+	if err := r.audit(ctx, l, "history"); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// Export is everything held about a customer, as a person's copy (PIPL
+// Art. 45, GDPR Art. 15 and 20): the record (current values with
+// provenance, identifiers, consent, interactions, segments, the ledger)
+// and every value each field had. Unreadable lists the tiers these
+// credentials could not decrypt (their values are marked so).
+type Export struct {
+	Format     string       `json:"format"` // "kehu-export/1"
+	ExportedAt time.Time    `json:"exported_at"`
+	Record     *Record      `json:"record"`
+	History    []HistoryRow `json:"history"`
+	Unreadable []string     `json:"unreadable_tiers"`
+}
+
+// Export reads the whole of what is held about a customer, in one audited read.
+func (r *Reader) Export(ctx context.Context, id string) (*Export, error) {
+	l, err := r.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.record(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	rows := r.history(ctx, l)
+	if err := r.audit(ctx, l, "export"); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if r.Now != nil {
+		now = r.Now()
+	}
+	x := &Export{Format: "kehu-export/1", ExportedAt: now.UTC(), Record: rec, History: rows, Unreadable: []string{}}
+	for _, t := range l.denied {
+		if !slices.Contains(x.Unreadable, string(t)) {
+			x.Unreadable = append(x.Unreadable, string(t))
+		}
+	}
+	slices.Sort(x.Unreadable)
+	return x, nil
+}
+
+// history lists every value each field had of a loaded customer.
+func (r *Reader) history(ctx context.Context, l *loaded) []HistoryRow {
 	current := map[string]string{} // field → submission whose value is current
 	for f, ref := range l.profile.Fields {
 		current[f] = ref.Submission
@@ -351,9 +408,6 @@ func (r *Reader) History(ctx context.Context, id string) ([]HistoryRow, error) {
 			}
 		}
 	}
-	if err := r.audit(ctx, l, "history"); err != nil {
-		return nil, err
-	}
 	slices.SortStableFunc(rows, func(a, b HistoryRow) int {
 		if a.Field != b.Field {
 			if a.Field < b.Field {
@@ -363,7 +417,7 @@ func (r *Reader) History(ctx context.Context, id string) ([]HistoryRow, error) {
 		}
 		return a.At.Compare(b.At)
 	})
-	return rows, nil
+	return rows
 }
 
 // ErrNotRestorable means the field cannot be restored from that submission.
