@@ -103,3 +103,20 @@ func getJSON(t testing.TB, u string, v any) {
 		t.Fatal(fmt.Errorf("GET %s: %w", u, err))
 	}
 }
+
+// Privacy wires the privacy function as it runs in Lambda, with its own
+// credentials (kehu-privacy), emailing through the stack's Mailpit; now is
+// its clock.
+func (s *Stack) Privacy(t testing.TB, now func() time.Time) *httpapi.PrivacyPages {
+	t.Helper()
+	set := sender.Defaults()
+	set.PublicURL = "https://kehu.test"
+	d, err := httpapi.WirePrivacy(t.Context(), s.Config, s.AWS(t, "kehu-privacy"), set, mail.SMTP{Addr: SMTPAddr(t)},
+		slog.New(slog.NewJSONHandler(testWriter{t}, nil)), "local:kehu-privacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Sender.Now, d.Reader.Now, d.Eraser.Now = now, now, now
+	return &httpapi.PrivacyPages{Deps: d, Log: slog.New(slog.NewJSONHandler(testWriter{t}, nil)), Metrics: metrics.New(io.Discard, "privacy"),
+		MaxBody: s.Config.MaxBodyBytes, Now: now}
+}

@@ -36,10 +36,12 @@ const (
 	Survey   Purpose = "survey"   // answer an update survey (Subject: the survey id); single use
 	Confirm  Purpose = "confirm"  // confirm an address (Subject: "<kind>:<submission id>" that added it); single use
 	Withdraw Purpose = "withdraw" // withdraw a consent purpose (Subject: the purpose); repeatable
+	Privacy  Purpose = "privacy"  // the person's privacy page (Subject: "page"); repeatable
+	Download Purpose = "download" // a copy of the person's data (Subject: the request id); short-lived
 )
 
 // Purposes lists every purpose, each with its own derived key.
-var Purposes = []Purpose{Survey, Confirm, Withdraw}
+var Purposes = []Purpose{Survey, Confirm, Withdraw, Privacy, Download}
 
 // Claims is what a token says.
 type Claims struct {

@@ -224,3 +224,32 @@ func Restrict(ctx context.Context, st *store.Store, customerID string, restricte
 	}
 	return err
 }
+
+// RunDueErasures carries out the erasures whose cooling-off has passed
+// (the same code path as an operator's erase), and marks their requests
+// done. It returns how many it erased.
+func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
+	all, err := e.Store.Requests(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := e.now()
+	n := 0
+	for _, r := range all {
+		if r.Kind != store.RequestErasure || r.State != store.RequestScheduled || r.RunAt == nil || r.RunAt.After(now) {
+			continue
+		}
+		err := e.Erase(ctx, r.CustomerID, "the person's own request, after its cooling-off", r.ID)
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, store.ErrErased), errors.Is(err, ErrNoCustomer):
+		default:
+			return n, err
+		}
+		if err := e.Store.SetRequestState(ctx, r, store.RequestScheduled, store.RequestDone, now); err != nil && !errors.Is(err, store.ErrConflict) {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -13,6 +13,7 @@ type emailData struct {
 	Langs       []string
 	Action      string // the survey or confirmation link
 	Unsubscribe string // the one-click withdrawal of contact
+	Privacy     string // the person's privacy page ("" in a confirmation email: the address is not verified)
 	Fields      []string
 	MaskedEmail string
 	MaskedPhone string
@@ -22,8 +23,11 @@ type emailData struct {
 
 func (d emailData) Confirm() bool { return d.Kind == store.SendConfirm }
 
+func (d emailData) Copy() bool { return d.Kind == SendCopy }
+
 // The copy, per language. Shared by the text and HTML templates.
-const body = `{{define "zh"}}{{if .Confirm}}请确认这是您的邮箱地址：{{.MaskedEmail}}
+const body = `{{define "zh"}}{{if .Copy}}您要求的资料副本已准备好（JSON 与可阅读的网页）：{{.Action}}
+链接在 {{.Expires}} 前有效。如果这不是您要求的，请忽略本邮件，并通过下面的隐私页面联系我们。{{else if .Confirm}}请确认这是您的邮箱地址：{{.MaskedEmail}}
 我们只会在您确认后，向这个地址发送更新资料的邀请和与您的请求有关的消息（用途：联系）。
 确认：{{.Action}}
 如果这不是您，请忽略本邮件；不会有任何变化。{{else}}请确认或更正我们保存的您的资料。
@@ -31,8 +35,10 @@ const body = `{{define "zh"}}{{if .Confirm}}请确认这是您的邮箱地址：
 我们保存的项目：{{range $i, $f := .Fields}}{{if $i}}、{{end}}{{$f}}{{end}}
 用途：回复您的请求、为您提供服务，并保持资料准确（联系用途）。
 确认或更正：{{.Action}} （{{.Expires}} 前有效，仅可使用一次）{{end}}
-不想再收到此类邮件？一键撤回“联系”同意：{{.Unsubscribe}}{{end}}
-{{define "en"}}{{if .Confirm}}Please confirm that this is your email address: {{.MaskedEmail}}
+不想再收到此类邮件？一键撤回“联系”同意：{{.Unsubscribe}}{{if .Privacy}}
+查看、导出、更正或删除您的资料，管理您的同意：{{.Privacy}}{{end}}{{end}}
+{{define "en"}}{{if .Copy}}The copy of your data you asked for is ready (JSON and a readable page): {{.Action}}
+The link works until {{.Expires}}. If you did not ask for it, ignore this email and contact us through the privacy page below.{{else if .Confirm}}Please confirm that this is your email address: {{.MaskedEmail}}
 Only once you confirm will we send this address invitations to update your details and messages about your requests (purpose: contact).
 Confirm: {{.Action}}
 If this was not you, ignore this email; nothing will change.{{else}}Please confirm or correct the details we hold about you.
@@ -41,7 +47,8 @@ What we hold: {{range $i, $f := .Fields}}{{if $i}}, {{end}}{{$f}}{{end}}
 What for: answering your requests, serving you, and keeping your details accurate (purpose: contact).
 Confirm or correct: {{.Action}} (works until {{.Expires}}, once)
 {{end}}
-No more emails like this? Withdraw your consent to contact in one click: {{.Unsubscribe}}{{end}}`
+No more emails like this? Withdraw your consent to contact in one click: {{.Unsubscribe}}{{if .Privacy}}
+See, copy, correct or erase your data, and manage your consent: {{.Privacy}}{{end}}{{end}}`
 
 var (
 	textT = texttemplate.Must(texttemplate.New("text").Parse(body +
@@ -54,7 +61,8 @@ var (
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Parse(`{{define "email"}}<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
 {{range $i, $l := .Langs}}{{if $i}}<hr>{{end}}<div lang="{{if eq $l "zh"}}zh-CN{{else}}en{{end}}">
-{{if eq $l "zh"}}{{if $.Confirm}}<p>请确认这是您的邮箱地址：{{$.MaskedEmail}}</p>
+{{if eq $l "zh"}}{{if $.Copy}}<p>您要求的资料副本已准备好：<a href="{{$.Action}}">下载我的资料</a>（{{$.Expires}} 前有效）。</p>
+{{else if $.Confirm}}<p>请确认这是您的邮箱地址：{{$.MaskedEmail}}</p>
 <p>我们只会在您确认后，向这个地址发送更新资料的邀请和与您的请求有关的消息（用途：联系）。</p>
 <p><a href="{{$.Action}}">确认我的邮箱</a></p><p>如果这不是您，请忽略本邮件；不会有任何变化。</p>
 {{else}}<p>请确认或更正我们保存的您的资料。</p>
@@ -62,8 +70,9 @@ var (
 <p>我们保存的项目：{{range $j, $f := $.Fields}}{{if $j}}、{{end}}{{$f}}{{end}}</p>
 <p>用途：回复您的请求、为您提供服务，并保持资料准确（联系用途）。</p>
 <p><a href="{{$.Action}}">确认或更正我的资料</a>（{{$.Expires}} 前有效，仅可使用一次）</p>{{end}}
-<p><small><a href="{{$.Unsubscribe}}">不想再收到此类邮件？一键撤回“联系”同意</a></small></p>
-{{else}}{{if $.Confirm}}<p>Please confirm that this is your email address: {{$.MaskedEmail}}</p>
+<p><small><a href="{{$.Unsubscribe}}">不想再收到此类邮件？一键撤回“联系”同意</a>{{if $.Privacy}} · <a href="{{$.Privacy}}">查看、导出、更正或删除您的资料，管理您的同意</a>{{end}}</small></p>
+{{else}}{{if $.Copy}}<p>The copy of your data you asked for is ready: <a href="{{$.Action}}">download my data</a> (works until {{$.Expires}}).</p>
+{{else if $.Confirm}}<p>Please confirm that this is your email address: {{$.MaskedEmail}}</p>
 <p>Only once you confirm will we send this address invitations to update your details and messages about your requests (purpose: contact).</p>
 <p><a href="{{$.Action}}">Confirm my address</a></p><p>If this was not you, ignore this email; nothing will change.</p>
 {{else}}<p>Please confirm or correct the details we hold about you.</p>
@@ -71,7 +80,7 @@ var (
 <p>What we hold: {{range $j, $f := $.Fields}}{{if $j}}, {{end}}{{$f}}{{end}}</p>
 <p>What for: answering your requests, serving you, and keeping your details accurate (purpose: contact).</p>
 <p><a href="{{$.Action}}">Confirm or correct my details</a> (works until {{$.Expires}}, once)</p>{{end}}
-<p><small><a href="{{$.Unsubscribe}}">No more emails like this? Withdraw your consent to contact in one click</a></small></p>
+<p><small><a href="{{$.Unsubscribe}}">No more emails like this? Withdraw your consent to contact in one click</a>{{if $.Privacy}} · <a href="{{$.Privacy}}">See, copy, correct or erase your data, and manage your consent</a>{{end}}</small></p>
 {{end}}</div>{{end}}
 </body></html>
 {{end}}`))
@@ -88,6 +97,7 @@ func render(d emailData) (text, html, subject string, err error) {
 	subjects := map[string][2]string{ // [zh, en]
 		store.SendSurvey:  {"请确认您的资料", "Please confirm your details"},
 		store.SendConfirm: {"请确认您的邮箱地址", "Please confirm your email address"},
+		SendCopy:          {"您的资料副本", "Your copy of your data"},
 	}[d.Kind]
 	var parts []string
 	for _, l := range d.Langs {

@@ -387,7 +387,10 @@ func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (ma
 func (s *Sender) compose(p *store.Profile, kind, subject string, values map[string]string, now time.Time) (mail.Message, error) {
 	var action string
 	var err error
+	expires := now.Add(s.Settings.SurveyTTL)
 	switch kind {
+	case SendCopy:
+		action, expires = subject, now.Add(DownloadTTL) // the download link, made by the caller
 	case store.SendConfirm:
 		var tok string
 		tok, _, err = s.Links.Sign(link.Claims{Purpose: link.Confirm, Customer: p.CustomerID, Subject: "email:" + subject,
@@ -408,14 +411,23 @@ func (s *Sender) compose(p *store.Profile, kind, subject string, values map[stri
 		return mail.Message{}, err
 	}
 	unsub := s.url("/v1/unsubscribe", optOut)
+	// Every email to a verified address links the person's privacy page.
+	privacy := ""
+	if kind != store.SendConfirm {
+		tok, _, err := s.Links.Sign(link.Claims{Purpose: link.Privacy, Customer: p.CustomerID, Subject: "page", Expires: now.Add(PrivacyTTL).Unix()})
+		if err != nil {
+			return mail.Message{}, err
+		}
+		privacy = s.url("/v1/privacy", tok)
+	}
 	var fields []string
 	for name := range p.Fields {
 		fields = append(fields, name)
 	}
 	slices.Sort(fields)
-	d := emailData{Kind: kind, Action: action, Unsubscribe: unsub, Fields: fields,
+	d := emailData{Kind: kind, Action: action, Unsubscribe: unsub, Privacy: privacy, Fields: fields,
 		MaskedEmail: mail.Mask("email", values["email"]), MaskedPhone: mail.Mask("phone", values["phone"]), HasPhone: values["phone"] != "",
-		Expires: now.Add(s.Settings.SurveyTTL).Format("2006-01-02")}
+		Expires: expires.Format("2006-01-02 15:04 UTC")}
 	d.Langs = langs(p.General["locale"])
 	text, html, subjectLine, err := render(d)
 	if err != nil {
@@ -423,6 +435,52 @@ func (s *Sender) compose(p *store.Profile, kind, subject string, values map[stri
 	}
 	return mail.Message{From: s.Settings.From, Subject: subjectLine, Text: text, HTML: html, Date: now,
 		Headers: map[string]string{"List-Unsubscribe": "<" + unsub + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}, nil
+}
+
+// SendCopy is the kind of the email that brings a person's copy (its
+// download link); PrivacyTTL and DownloadTTL how long the privacy-page
+// and download links work.
+const (
+	SendCopy    = "copy"
+	PrivacyTTL  = 30 * 24 * time.Hour
+	DownloadTTL = 24 * time.Hour
+)
+
+// ErrNoVerifiedAddress means a customer has no verified email address to
+// send a link to.
+var ErrNoVerifiedAddress = errors.New("no verified email address")
+
+// SendCopyLink emails a customer's verified address the link to their copy
+// (download, already signed), with the privacy page's link: the address
+// is read (audited) for it.
+func (s *Sender) SendCopyLink(ctx context.Context, customerID, download string) error {
+	p, err := s.Store.Profile(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	for _, k := range p.IdentifiersOf(customer.IdentityEmail) {
+		if x := p.IDs[k]; !(x.Indexed && x.Verified) {
+			continue
+		}
+		values, err := s.read(ctx, p, k)
+		if err != nil {
+			return err
+		}
+		if values["email"] == "" {
+			continue
+		}
+		msg, err := s.compose(p, SendCopy, download, values, s.Now().UTC())
+		if err != nil {
+			return err
+		}
+		msg.To = values["email"]
+		raw, err := msg.Bytes()
+		if err != nil {
+			return err
+		}
+		return s.Mail.Send(ctx, msg.From, msg.To, raw)
+	}
+	return ErrNoVerifiedAddress
 }
 
 func (s *Sender) url(path, token string) string {

@@ -1,0 +1,373 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/uuid"
+
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/link"
+	"github.com/kehu-dev/kehu/shared/mail"
+	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/record"
+	"github.com/kehu-dev/kehu/shared/sender"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+// PrivacyDeps is what the privacy function works with.
+type PrivacyDeps struct {
+	Store  *store.Store
+	Keys   *link.Keys
+	Reader *record.Reader  // the person's own copy (audited)
+	Sender *sender.Sender  // emails the copy's link to the verified address
+	Eraser *privacy.Eraser // erasures whose cooling-off has passed
+}
+
+// PrivacyPages serves the person's privacy page, reached by the signed link
+// every email to a verified address carries:
+//
+//	GET  /v1/privacy?t=…               the page: consents, requests, buttons
+//	POST /v1/privacy/withdraw           withdraw one purpose (t, purpose)
+//	POST /v1/privacy/copy               ask for a copy: emailed as a short-lived download link
+//	GET  /v1/privacy/download?t=…       the copy (a page; &format=json the JSON)
+//	POST /v1/privacy/correct            to the update survey, with a fresh link
+//	POST /v1/privacy/erase              ask for erasure: carried out after the cooling-off
+//	POST /v1/privacy/erase/cancel       cancel it, until then
+//
+// Holding the link proves control of the address it was sent to. A GET
+// changes nothing (the download is a read, audited).
+type PrivacyPages struct {
+	Deps       *PrivacyDeps
+	Build      func(ctx context.Context) (*PrivacyDeps, error)
+	Log        *slog.Logger
+	Metrics    *metrics.Emitter
+	MaxBody    int
+	Now        func() time.Time
+	CoolingOff time.Duration // default 7 days
+	AnswerIn   time.Duration // the statutory answer time; default 15 days (PIPL)
+	Survey     string        // the survey "correct my details" leads to (default "update")
+
+	mu   sync.Mutex
+	err  error
+	last time.Time
+}
+
+// PrivacyRoutes lists the route keys PrivacyPages serves.
+var PrivacyRoutes = []string{"GET /v1/privacy", "POST /v1/privacy/withdraw", "POST /v1/privacy/copy", "GET /v1/privacy/download",
+	"POST /v1/privacy/correct", "POST /v1/privacy/erase", "POST /v1/privacy/erase/cancel"}
+
+func (h *PrivacyPages) deps(ctx context.Context) (*PrivacyDeps, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.Deps != nil {
+		return h.Deps, nil
+	}
+	if h.Build == nil {
+		return nil, errors.New("privacy pages have no dependencies")
+	}
+	if h.err != nil && time.Since(h.last) < 10*time.Second {
+		return nil, h.err
+	}
+	h.last = time.Now()
+	h.Deps, h.err = h.Build(ctx)
+	return h.Deps, h.err
+}
+
+func (h *PrivacyPages) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *PrivacyPages) coolingOff() time.Duration {
+	if h.CoolingOff > 0 {
+		return h.CoolingOff
+	}
+	return 7 * 24 * time.Hour
+}
+
+func (h *PrivacyPages) answerIn() time.Duration {
+	if h.AnswerIn > 0 {
+		return h.AnswerIn
+	}
+	return 15 * 24 * time.Hour
+}
+
+// Handle answers one request; every failure is a page.
+func (h *PrivacyPages) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	var resp events.APIGatewayV2HTTPResponse
+	d, err := h.deps(ctx)
+	outcome := ""
+	if err == nil {
+		resp, outcome, err = h.route(ctx, d, &req)
+	}
+	attrs := []any{"request_id", req.RequestContext.RequestID, "route", req.RouteKey}
+	if err != nil {
+		p, refused, reason := answerError(err, "refused", "error")
+		resp = errorResponse(p, true, nil)
+		outcome = refused + ":" + reason
+		logAnswer(ctx, h.Log, "privacy", start, err, p.Status, append(attrs, "outcome", outcome)...)
+	} else {
+		logAnswer(ctx, h.Log, "privacy", start, nil, resp.StatusCode, append(attrs, "outcome", outcome)...)
+	}
+	if resp.Headers == nil {
+		resp.Headers = map[string]string{}
+	}
+	secure(resp.Headers)
+	kind, _, _ := strings.Cut(outcome, ":")
+	h.Metrics.Emit(map[string]string{"outcome": kind, "route": strings.TrimPrefix(req.RouteKey, "POST /v1/")}, metrics.Count{Name: "PrivacyRequests", Value: 1})
+	return resp, nil
+}
+
+func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, error) {
+	if req.RouteKey == "GET /v1/privacy/download" {
+		return h.download(ctx, d, req)
+	}
+	var body *decoded
+	if req.RequestContext.HTTP.Method == http.MethodPost {
+		b, err := decodeBody(req, h.MaxBody)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		body = b
+	}
+	c, err := d.Keys.Parse(token(req, body), link.Privacy, h.now())
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(err)
+	}
+	p, err := d.Store.Profile(ctx, c.Customer)
+	if errors.Is(err, store.ErrNotFound) {
+		return events.APIGatewayV2HTTPResponse{}, "", problem(http.StatusGone, "link-stale", "Link no longer applies",
+			"There is nothing held about you any more; nothing was changed.")
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
+	raw := token(req, body)
+	now := h.now().UTC()
+	switch req.RouteKey {
+	case "GET /v1/privacy":
+		return h.page(ctx, d, p, raw, "", req.RouteKey)
+	case "POST /v1/privacy/withdraw":
+		purpose := consent.Purpose(first(body, "purpose"))
+		if !purpose.Valid() {
+			return events.APIGatewayV2HTTPResponse{}, "", malformed("purpose must be one of the purposes on the page.")
+		}
+		if p.Consent[purpose].Granted {
+			err := d.Store.Withdraw(ctx, store.Withdrawal{CustomerID: p.CustomerID, EntryID: newEntryID(), Purposes: []consent.Purpose{purpose},
+				Channel: "privacy-page", Trust: customer.Proven, At: now})
+			if err != nil {
+				return events.APIGatewayV2HTTPResponse{}, "", err
+			}
+			p.Consent[purpose] = consent.State{Granted: false, At: now}
+		}
+		return h.page(ctx, d, p, raw, "withdrawn:"+string(purpose), req.RouteKey)
+	case "POST /v1/privacy/copy":
+		r := store.Request{ID: uuid.NewString(), CustomerID: p.CustomerID, Kind: store.RequestAccess, Channel: "self-service", State: store.RequestOpen,
+			CreatedAt: now, DueAt: now.Add(h.answerIn())}
+		if err := d.Store.PutRequest(ctx, r); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		tok, _, err := d.Keys.Sign(link.Claims{Purpose: link.Download, Customer: p.CustomerID, Subject: r.ID, Expires: now.Add(sender.DownloadTTL).Unix()})
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		download := strings.TrimRight(d.Sender.Settings.PublicURL, "/") + "/v1/privacy/download?t=" + url.QueryEscape(tok)
+		if err := d.Sender.SendCopyLink(ctx, p.CustomerID, download); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		r.SK = r.CreatedAt.UTC().Format(time.RFC3339Nano) + "#" + r.ID
+		if err := d.Store.SetRequestState(ctx, r, store.RequestOpen, store.RequestDone, now); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		return h.page(ctx, d, p, raw, "copy-sent", req.RouteKey)
+	case "POST /v1/privacy/correct":
+		tok, _, err := d.Keys.Sign(link.Claims{Purpose: link.Survey, Customer: p.CustomerID, Subject: h.survey(), Expires: now.Add(24 * time.Hour).Unix()})
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusSeeOther,
+			Headers: map[string]string{"Location": "../surveys/" + url.PathEscape(h.survey()) + "?t=" + url.QueryEscape(tok)}}, "correct", nil
+	case "POST /v1/privacy/erase":
+		if _, err := d.Store.PendingErasure(ctx, p.CustomerID); err == nil {
+			return h.page(ctx, d, p, raw, "", req.RouteKey)
+		}
+		run := now.Add(h.coolingOff())
+		r := store.Request{ID: uuid.NewString(), CustomerID: p.CustomerID, Kind: store.RequestErasure, Channel: "self-service",
+			State: store.RequestScheduled, CreatedAt: now, DueAt: now.Add(h.answerIn()), RunAt: &run}
+		if err := d.Store.PutRequest(ctx, r); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		return h.page(ctx, d, p, raw, "erasure-scheduled", req.RouteKey)
+	case "POST /v1/privacy/erase/cancel":
+		r, err := d.Store.PendingErasure(ctx, p.CustomerID)
+		if err == nil {
+			err = d.Store.SetRequestState(ctx, *r, store.RequestScheduled, store.RequestCancelled, now)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		return h.page(ctx, d, p, raw, "erasure-cancelled", req.RouteKey)
+	}
+	return events.APIGatewayV2HTTPResponse{}, "", problem(http.StatusNotFound, "not-found", "Not found", "No such page.")
+}
+
+func (h *PrivacyPages) survey() string {
+	if h.Survey != "" {
+		return h.Survey
+	}
+	return "update"
+}
+
+func first(d *decoded, name string) string {
+	if d == nil {
+		return ""
+	}
+	if v := d.fields[name]; len(v) == 1 {
+		return v[0]
+	}
+	return ""
+}
+
+func newEntryID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// download answers the copy: the readable page, or with format=json the
+// JSON document. A read of everything held, audited as the person's own.
+func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, error) {
+	c, err := d.Keys.Parse(req.QueryStringParameters["t"], link.Download, h.now())
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(err)
+	}
+	x, err := d.Reader.Export(ctx, c.Customer)
+	if errors.Is(err, record.ErrNoCustomer) {
+		return events.APIGatewayV2HTTPResponse{}, "", problem(http.StatusGone, "link-stale", "Link no longer applies",
+			"There is nothing held about you any more.")
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
+	if req.QueryStringParameters["format"] == "json" {
+		doc, err := json.MarshalIndent(x, "", "  ")
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: string(doc), Headers: map[string]string{
+			"Content-Type": "application/json", "Content-Disposition": `attachment; filename="my-data.json"`}}, "download", nil
+	}
+	page, err := privacy.HTML(x)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: page, Headers: map[string]string{"Content-Type": "text/html; charset=utf-8"}},
+		"download", nil
+}
+
+type privacyData struct {
+	Base     string // "../" per level below /v1/privacy: the forms' actions stay right under any base path
+	Token    string
+	Consents []pageConsent
+	Erasure  *store.Request
+	Done     string
+	Open     []store.Request
+}
+
+func (h *PrivacyPages) page(ctx context.Context, d *PrivacyDeps, p *store.Profile, raw, done, route string) (events.APIGatewayV2HTTPResponse, string, error) {
+	_, path, _ := strings.Cut(route, " /v1/")
+	pd := privacyData{Base: strings.Repeat("../", strings.Count(path, "/")), Token: raw, Done: done}
+	for _, purpose := range consent.Known {
+		if st, ok := p.Consent[purpose]; ok {
+			pd.Consents = append(pd.Consents, pageConsent{Purpose: string(purpose), Granted: st.Granted})
+		}
+	}
+	all, err := d.Store.Requests(ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
+	for i := range all {
+		r := all[i]
+		if r.CustomerID != p.CustomerID {
+			continue
+		}
+		if r.Kind == store.RequestErasure && r.State == store.RequestScheduled {
+			pd.Erasure = &r
+		}
+		if r.State == store.RequestOpen || r.State == store.RequestScheduled {
+			pd.Open = append(pd.Open, r)
+		}
+	}
+	slices.SortFunc(pd.Consents, func(a, b pageConsent) int { return strings.Compare(a.Purpose, b.Purpose) })
+	var b strings.Builder
+	if err := privacyPage.Execute(&b, pd); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
+	outcome := "shown"
+	if done != "" {
+		outcome, _, _ = strings.Cut(done, ":")
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: b.String(), Headers: map[string]string{"Content-Type": "text/html; charset=utf-8"}},
+		outcome, nil
+}
+
+// The page: bilingual, plain HTML forms (no script); actions relative to
+// /v1/privacy, so it works under any base path.
+var privacyPage = template.Must(template.New("privacy").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<title>您的资料与同意 · Your data and consent</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}form{display:inline}button{margin:.3rem 0;padding:.4rem .8rem}li{margin:.4rem 0}</style></head><body>
+<h1>您的资料与同意 <span lang="en">· Your data and consent</span></h1>
+{{if .Done}}<p role="status"><strong>{{if eq .Done "copy-sent"}}副本的下载链接已发送到您的邮箱。 · The link to your copy is on its way to your email.{{else if eq .Done "erasure-scheduled"}}删除已安排，冷静期结束后执行；期间可随时取消。 · Erasure is scheduled; it runs after the cooling-off, and you can cancel it until then.{{else if eq .Done "erasure-cancelled"}}删除已取消。 · Erasure cancelled.{{else}}已撤回。 · Withdrawn.{{end}}</strong></p>{{end}}
+<h2>同意 · Consent</h2>
+<ul>{{range .Consents}}<li>{{.Purpose}}: {{if .Granted}}同意 · granted
+<form method="post" action="{{$.Base}}privacy/withdraw"><input type="hidden" name="t" value="{{$.Token}}"><input type="hidden" name="purpose" value="{{.Purpose}}"><button type="submit">撤回 · Withdraw</button></form>
+{{else}}未同意或已撤回 · not granted{{end}}</li>{{end}}</ul>
+<h2>您的资料 · Your data</h2>
+<form method="post" action="{{$.Base}}privacy/copy"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">获取副本（通过邮件） · Send me a copy (by email)</button></form>
+<form method="post" action="{{$.Base}}privacy/correct"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">更正我的资料 · Correct my details</button></form>
+<h2>删除 · Erasure</h2>
+{{if .Erasure}}<p>删除将于 {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}} 执行。 · Your data will be erased on {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}}.</p>
+<form method="post" action="{{$.Base}}privacy/erase/cancel"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">取消删除 · Cancel the erasure</button></form>
+{{else}}<form method="post" action="{{$.Base}}privacy/erase"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">删除我的资料 · Erase my data</button></form>{{end}}
+{{if .Open}}<h2>您的请求 · Your requests</h2><ul>{{range .Open}}<li>{{.Kind}} — {{.State}} — 答复期限 · answer by {{.DueAt.Format "2006-01-02"}}</li>{{end}}</ul>{{end}}
+</body></html>
+`))
+
+// WirePrivacy builds the privacy function's dependencies with its own
+// credentials: the store, the link keys, a reader and an eraser that may
+// decrypt every tier (the person's own copy; finding what names them to
+// erase), and the sender that emails the copy's link.
+func WirePrivacy(ctx context.Context, cfg config.Config, awsCfg aws.Config, set sender.Settings, m mail.Sender, log *slog.Logger, actor string) (*PrivacyDeps, error) {
+	snd, err := sender.Wire(ctx, cfg, awsCfg, set, m, log, metrics.New(io.Discard, "privacy"))
+	if err != nil {
+		return nil, err
+	}
+	snd.Actor = actor
+	opener := envelope.NewOpener(config.KMS(awsCfg))
+	return &PrivacyDeps{Store: snd.Store, Keys: snd.Links, Sender: snd,
+		Reader: &record.Reader{Store: snd.Store, Opener: opener, Actor: actor, Purpose: "the person's own copy (self-service)"},
+		Eraser: &privacy.Eraser{Store: snd.Store, Opener: opener, Actor: actor}}, nil
+}

@@ -1,0 +1,216 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/httpapi"
+	"github.com/kehu-dev/kehu/shared/intake"
+	"github.com/kehu-dev/kehu/shared/link"
+	"github.com/kehu-dev/kehu/shared/record"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+func privacyRequest(t *testing.T, h *httpapi.PrivacyPages, method, route, query, body string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	path := strings.TrimPrefix(route, method+" ")
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: route, RawPath: path, RawQueryString: query, QueryStringParameters: map[string]string{},
+		Headers: map[string]string{}}
+	q, _ := url.ParseQuery(query)
+	for k, v := range q {
+		ev.QueryStringParameters[k] = v[0]
+	}
+	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = method, path
+	if body != "" {
+		ev.Headers["content-type"] = "application/x-www-form-urlencoded"
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(body)), true
+	}
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// The person's privacy page, by its signed link: withdraw a purpose (out
+// of its segment within seconds), get a copy by email (a short-lived
+// download link; every value, audited as the person's own read), correct
+// through the survey, ask for erasure — cancelled, it erases nothing;
+// not cancelled, it is carried out after the cooling-off by the same code
+// as an operator's erase, and the request is done.
+func TestPrivacySelfService(t *testing.T) {
+	st := stacktest.NewStreamed(t)
+	var mu sync.Mutex
+	clock := time.Now().UTC()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	st.Segmenter(t, now)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	email := strings.ToLower(stacktest.Unique("self")) + "@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Lin Hui"}, "email": {email}, "region": {"华中"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact, consent.Marketing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	// The address verified (the confirmation path is the survey loop's).
+	p, _ := st.Store.Profile(ctx, id)
+	k := p.IdentifiersOf("email")[0]
+	if _, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(st.Table),
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CUST#" + id}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
+		UpdateExpression: aws.String("SET ids.#k.v = :t"), ExpressionAttributeNames: map[string]string{"#k": k},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, st, id, func(s []string) bool { return slices.Contains(s, "marketable") })
+	h := st.Privacy(t, now)
+	tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: "page", Expires: now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "t=" + url.QueryEscape(tok)
+
+	page := privacyRequest(t, h, "GET", "GET /v1/privacy", q, "")
+	if page.StatusCode != 200 || !strings.Contains(page.Body, `name="purpose" value="marketing"`) || strings.Contains(page.Body, "Lin Hui") ||
+		!strings.Contains(page.Body, `action="privacy/copy"`) {
+		t.Fatalf("page: %d %s", page.StatusCode, page.Body)
+	}
+	// A forged link: 403, nothing shown.
+	if r := privacyRequest(t, h, "GET", "GET /v1/privacy", "t=k1.e30.AAAA", ""); r.StatusCode != 403 {
+		t.Fatalf("forged: %d", r.StatusCode)
+	}
+
+	// Withdraw marketing: a ledger entry, out of marketable within seconds.
+	r := privacyRequest(t, h, "POST", "POST /v1/privacy/withdraw", "", q+"&purpose=marketing")
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `action="../privacy/copy"`) {
+		t.Fatalf("withdraw: %d %s", r.StatusCode, r.Body)
+	}
+	waitFor(t, st, id, func(s []string) bool { return !slices.Contains(s, "marketable") })
+	ledger, _ := st.Store.Ledger(ctx, id)
+	i := slices.IndexFunc(ledger, func(e store.LedgerEntry) bool { return e.Entity == store.EntityWithdrawal })
+	if i < 0 || ledger[i].Channel != "privacy-page" || !slices.Equal(ledger[i].Purposes, []consent.Purpose{consent.Marketing}) {
+		t.Fatalf("withdrawal entry: %+v", ledger)
+	}
+
+	// A copy: by email, a short-lived link; the copy holds every value.
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/copy", "", q); r.StatusCode != 200 {
+		t.Fatalf("copy: %d %s", r.StatusCode, r.Body)
+	}
+	mails := stacktest.Emails(t, email)
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "Your copy of your data") || !strings.Contains(mails[0].Text, "/v1/privacy?t=") {
+		t.Fatalf("copy email: %+v", mails)
+	}
+	m := regexp.MustCompile(`https://kehu\.test/v1/privacy/download\?t=([A-Za-z0-9._%-]+)`).FindStringSubmatch(mails[0].Text)
+	if m == nil {
+		t.Fatalf("no download link in %s", mails[0].Text)
+	}
+	dl, _ := url.QueryUnescape(m[1])
+	got := privacyRequest(t, h, "GET", "GET /v1/privacy/download", "t="+url.QueryEscape(dl)+"&format=json", "")
+	var x record.Export
+	if err := json.Unmarshal([]byte(got.Body), &x); got.StatusCode != 200 || err != nil || !strings.Contains(got.Body, "Lin Hui") ||
+		!strings.Contains(got.Body, email) || len(x.Unreadable) != 0 {
+		t.Fatalf("download: %d %v %s", got.StatusCode, err, got.Body)
+	}
+	if html := privacyRequest(t, h, "GET", "GET /v1/privacy/download", "t="+url.QueryEscape(dl), ""); !strings.Contains(html.Body, "Lin Hui") {
+		t.Fatal("the readable copy lacks the name")
+	}
+	if r := privacyRequest(t, h, "GET", "GET /v1/privacy/download", q, ""); r.StatusCode != 403 {
+		t.Fatalf("the page's link as a download link: %d", r.StatusCode)
+	}
+	audit, _ := st.Store.Audit(ctx, id)
+	if !slices.ContainsFunc(audit, func(a store.AuditRecord) bool { return a.Action == "export" && a.Actor == "local:kehu-privacy" }) {
+		t.Fatalf("the copy's read is not audited: %+v", audit)
+	}
+
+	// Correct: to the survey, with a fresh link.
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/correct", "", q); r.StatusCode != 303 || !strings.HasPrefix(r.Headers["Location"], "../surveys/update?t=") {
+		t.Fatalf("correct: %d %v", r.StatusCode, r.Headers)
+	}
+
+	// Erasure, cancelled: nothing erased.
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 200 || !strings.Contains(r.Body, "erase/cancel") {
+		t.Fatalf("erase: %d %s", r.StatusCode, r.Body)
+	}
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase/cancel", "", q); r.StatusCode != 200 {
+		t.Fatalf("cancel: %d", r.StatusCode)
+	}
+	mu.Lock()
+	clock = clock.Add(8 * 24 * time.Hour)
+	mu.Unlock()
+	tok2, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: "page", Expires: now().Add(time.Hour).Unix()})
+	q = "t=" + url.QueryEscape(tok2)
+	if n, err := h.Deps.Eraser.RunDueErasures(ctx); err != nil || n != 0 {
+		t.Fatalf("a cancelled erasure ran: %d %v", n, err)
+	}
+	if _, err := st.Store.Profile(ctx, id); err != nil {
+		t.Fatalf("the profile after a cancelled erasure: %v", err)
+	}
+
+	// Erasure, not cancelled: not before the cooling-off; then carried out.
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 200 {
+		t.Fatalf("erase: %d", r.StatusCode)
+	}
+	if n, _ := h.Deps.Eraser.RunDueErasures(ctx); n != 0 {
+		t.Fatal("an erasure ran before its cooling-off")
+	}
+	mu.Lock()
+	clock = clock.Add(7*24*time.Hour + time.Minute)
+	mu.Unlock()
+	if n, err := h.Deps.Eraser.RunDueErasures(ctx); err != nil || n != 1 {
+		t.Fatalf("due erasures: %d %v", n, err)
+	}
+	if _, err := st.Store.Profile(ctx, id); err == nil {
+		t.Fatal("the profile survived its erasure")
+	}
+	reqs, _ := st.Store.Requests(ctx)
+	states := map[string]int{}
+	for _, r := range reqs {
+		states[r.Kind+":"+r.State]++
+		if r.DueAt.Sub(r.CreatedAt) != 15*24*time.Hour {
+			t.Errorf("request %s is due %v after it was made", r.ID, r.DueAt.Sub(r.CreatedAt))
+		}
+	}
+	if states["access:done"] != 1 || states["erasure:cancelled"] != 1 || states["erasure:done"] != 1 {
+		t.Fatalf("requests %v", states)
+	}
+	tomb, err := st.Store.TombstoneOf(ctx, id)
+	if err != nil || tomb.Request == "" || tomb.State != store.Erased {
+		t.Fatalf("tombstone %+v %v", tomb, err)
+	}
+	waitFor(t, st, id, func(s []string) bool { return len(s) == 0 })
+	// The page's link now finds nothing.
+	if r := privacyRequest(t, h, "GET", "GET /v1/privacy", q, ""); r.StatusCode != 410 {
+		t.Fatalf("the page after the erasure: %d", r.StatusCode)
+	}
+}
+
+func waitFor(t *testing.T, st *stacktest.Stack, id string, ok func([]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := st.Store.SegmentsOf(context.Background(), id)
+		if err == nil && ok(s.Segments) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("segments of %s: %+v %v", id, s, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
