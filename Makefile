@@ -41,7 +41,7 @@ bench: deps ## figures: KMS calls, write units, overhead ratio, allocations, bin
 	@$(MAKE) --no-print-directory size
 
 size: ## bootstrap sizes for linux/arm64
-	@mkdir -p bin && for fn in form-intake webhook-intake setup segmenter sweep survey-intake survey-sender; do \
+	@mkdir -p bin && for fn in form-intake webhook-intake setup segmenter sweep survey-intake survey-sender privacy privacy-sweep; do \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o bin/$$fn/bootstrap ./functions/$$fn || exit 1; \
 		echo "$$fn bootstrap (linux/arm64): $$(stat -c %s bin/$$fn/bootstrap) bytes"; \
 	done
@@ -77,6 +77,12 @@ build-SurveyIntakeFunction:
 
 build-SurveySenderFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/survey-sender
+
+build-PrivacyFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/privacy
+
+build-PrivacySweepFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/privacy-sweep
 
 clean:
 	rm -rf bin .local .aws-sam

@@ -284,6 +284,25 @@ func run(log *slog.Logger) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	// the privacy function (the person's privacy page) and its sweep (due
+	// erasures), with their credentials (kehu-privacy)
+	privacyCfg, err := kmsCfg.AWS(ctx, "kehu-privacy")
+	if err != nil {
+		return 1, err
+	}
+	pd, err := httpapi.WirePrivacy(ctx, fcfg, privacyCfg, set, mail.SMTP{Addr: o.smtpAddr}, log.With("function", "privacy"), "local:kehu-privacy")
+	if err != nil {
+		return 1, err
+	}
+	pp := &httpapi.PrivacyPages{Deps: pd, Log: log.With("function", "privacy"), Metrics: metrics.New(io.Discard, "privacy"), MaxBody: fcfg.MaxBodyBytes}
+	for _, route := range httpapi.PrivacyRoutes {
+		mux.Handle(route, httpapi.Bridge(pp.Handle, route)) // ServeMux takes handlers while it serves
+	}
+	go every(ctx, env("KEHU_PRIVACY_SWEEP_EVERY", "1m"), func(ctx context.Context) {
+		if n, err := pd.Eraser.RunDueErasures(ctx); err != nil || n > 0 {
+			log.Info("privacy sweep", "erased", n, "err", err)
+		}
+	})
 	senderEvery := env("KEHU_SENDER_EVERY", "5m")
 	if o.execArgs == nil {
 		go every(ctx, senderEvery, func(ctx context.Context) {
@@ -306,6 +325,7 @@ kehu is running locally (Ctrl-C stops everything):
   segmenter       on the table's stream (profile changes); time sweep every %s (KEHU_SWEEP_EVERY)
   surveys seeded  %v   (GET /v1/surveys/{surveyId}?t=…, links in the emails)
   survey sender   every %s (KEHU_SENDER_EVERY), links to %s (KEHU_PUBLIC_URL)
+  privacy page    GET /v1/privacy?t=… (the link in every survey email); due erasures every %s (KEHU_PRIVACY_SWEEP_EVERY)
   Mailpit         http://%s   (the emails; SMTP on %s)
   data folder     %s
 
@@ -315,7 +335,7 @@ Try:
   export AWS_ENDPOINT_URL_DYNAMODB=%s AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s \
     AWS_ACCESS_KEY_ID=LOCALSALES AWS_SECRET_ACCESS_KEY=local-sales-secret TABLE_NAME=%s
   go run ./cmd/kehu customer show $(go run ./cmd/kehu customer find --email zhang.wei@example.com)
-`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, env("KEHU_SWEEP_EVERY", "1m"), surveys, senderEvery, o.publicURL,
+`, gwURL, ddbURL, o.table, store.TTL, kmsURL, seeded, sources, env("KEHU_SWEEP_EVERY", "1m"), surveys, senderEvery, o.publicURL, env("KEHU_PRIVACY_SWEEP_EVERY", "1m"),
 		o.mailUI, o.smtpAddr, dataDirText(o), gwURL, ddbURL, kmsURL, kmsCfg.Region, o.table)
 	<-ctx.Done()
 	fmt.Println("\nstopping")

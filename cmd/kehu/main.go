@@ -52,6 +52,7 @@ const usage = `usage:
   kehu customer export ID [--out FILE] [--html]
   kehu customer erase ID --reason TEXT | customer restrict ID | customer unrestrict ID
   kehu consent withdraw ID --purpose PURPOSE
+  kehu requests list [--open]
   every read of personal data is audited; --purpose TEXT says what it is for
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	reason := fs.String("reason", "", "why (kehu customer erase)")
 	outPath := fs.String("out", "", "write to this file (kehu customer export)")
 	asHTML := fs.Bool("html", false, "a readable page instead of JSON (kehu customer export)")
+	openOnly := fs.Bool("open", false, "only requests not answered yet (kehu requests list)")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return 1
 	}
 	c.errOut = stderr
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason, out: *outPath, html: *asHTML}
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason, out: *outPath, html: *asHTML, open: *openOnly}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -126,6 +128,7 @@ type flags struct {
 	reason            string
 	out               string
 	html              bool
+	open              bool
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
@@ -171,6 +174,8 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 		return c.customerRestrict(ctx, words[2], words[1] == "restrict", out)
 	case len(words) == 3 && words[0] == "consent" && words[1] == "withdraw" && f.purposeName != "":
 		return c.consentWithdraw(ctx, words[2], f.purposeName, out)
+	case len(words) == 2 && words[0] == "requests" && words[1] == "list":
+		return c.requestsList(ctx, f.open, out)
 	case len(words) == 2 && words[0] == "audit":
 		return c.audit(ctx, words[1], out)
 	case len(words) == 2 && words[0] == "report" && words[1] == "quality":

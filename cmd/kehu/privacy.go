@@ -164,3 +164,32 @@ func (c *cli) customerExport(ctx context.Context, id, path string, asHTML bool, 
 	}
 	return nil
 }
+
+// requestsList lists the data-subject requests with their due dates
+// (compliance); --open: those not answered yet.
+func (c *cli) requestsList(ctx context.Context, open bool, out io.Writer) error {
+	all, err := c.store.Requests(ctx)
+	if err != nil {
+		return err
+	}
+	rows := []store.Request{}
+	for _, r := range all {
+		if !open || r.State == store.RequestOpen || r.State == store.RequestScheduled {
+			rows = append(rows, r)
+		}
+	}
+	if c.json {
+		return c.printJSON(out, rows)
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tCUSTOMER\tKIND\tCHANNEL\tSTATE\tCREATED\tDUE\tRUNS")
+	for _, r := range rows {
+		runs := ""
+		if r.RunAt != nil {
+			runs = r.RunAt.Format(time.DateOnly)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.CustomerID, r.Kind, r.Channel, r.State, r.CreatedAt.Format(time.DateOnly),
+			r.DueAt.Format(time.DateOnly), runs)
+	}
+	return w.Flush()
+}

@@ -109,6 +109,10 @@ func TestPrivacyCLI(t *testing.T) {
 	if p, _ := st.Store.Profile(ctx, id); p.Restricted {
 		t.Fatal("still restricted")
 	}
+	// The requests list (none yet: requests come from the privacy page).
+	if out, _, code := kehu(t, st.Table, "requests", "list", "--open", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("requests list: %d %s", code, out)
+	}
 	// Erasure: a reason is required; then the customer is gone, its audit stays.
 	if _, _, code := kehu(t, st.Table, "customer", "erase", id); code != 2 {
 		t.Fatalf("an erasure without a reason: %d", code)

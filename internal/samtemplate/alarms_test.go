@@ -181,6 +181,7 @@ var requestMetrics = map[string]struct{ function, metric string }{
 	"FormIntakeFunction":    {"form-intake", "Submissions"},
 	"WebhookIntakeFunction": {"webhook-intake", "Webhooks"},
 	"SurveyIntakeFunction":  {"survey-intake", "LinkRequests"},
+	"PrivacyFunction":       {"privacy", "PrivacyRequests"},
 }
 
 // Every function behind the HTTP API has an alarm on its 5xx answers: its

@@ -77,14 +77,17 @@ func TestKeyReaders(t *testing.T) {
 	webhook := functionRole(t, tpl, "WebhookIntakeFunction")
 	survey := functionRole(t, tpl, "SurveyIntakeFunction")
 	sender := functionRole(t, tpl, "SurveySenderFunction")
+	priv, privSweep := functionRole(t, tpl, "PrivacyFunction"), functionRole(t, tpl, "PrivacySweepFunction")
 	cases := []struct {
 		key     string
 		readers []string
 	}{
-		{"RestrictedKey", []string{"ComplianceRole"}},
-		// The survey sender reads the address it emails.
-		{"ConfidentialKey", []string{"SalesServiceRole", "ComplianceRole", sender}},
-		{"BlindIndexKey", []string{intake, webhook, survey, sender, "SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")}},
+		// The person's own copy holds their restricted values (privacy).
+		{"RestrictedKey", []string{"ComplianceRole", priv}},
+		// The survey sender reads the address it emails; the privacy sweep
+		// the identifiers it must find to erase.
+		{"ConfidentialKey", []string{"SalesServiceRole", "ComplianceRole", sender, priv, privSweep}},
+		{"BlindIndexKey", []string{intake, webhook, survey, sender, priv, "SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")}},
 		// Webhook sources' secrets: the webhook function only, no person.
 		{"SecretsKey", []string{webhook}},
 	}
@@ -160,20 +163,22 @@ func TestKeyUses(t *testing.T) {
 	setupRole := functionRole(t, tpl, "SetupFunction")
 	survey := functionRole(t, tpl, "SurveyIntakeFunction")
 	sender := functionRole(t, tpl, "SurveySenderFunction")
+	priv, privSweep := functionRole(t, tpl, "PrivacyFunction"), functionRole(t, tpl, "PrivacySweepFunction")
 	want := map[string][]string{
 		"ConfidentialKey": {
 			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey", survey + " kms:GenerateDataKey",
 			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
 			"SalesServiceRole kms:Decrypt", "ComplianceRole kms:Decrypt",
-			sender + " kms:Decrypt", // the address it emails
+			sender + " kms:Decrypt",                           // the address it emails
+			priv + " kms:Decrypt", privSweep + " kms:Decrypt", // the person's copy; what an erasure must find
 		},
 		"RestrictedKey": {
 			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey", survey + " kms:GenerateDataKey",
 			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
-			"ComplianceRole kms:Decrypt",
+			"ComplianceRole kms:Decrypt", priv + " kms:Decrypt",
 		},
 		"BlindIndexKey": {
-			form + " kms:Decrypt", webhook + " kms:Decrypt", survey + " kms:Decrypt", sender + " kms:Decrypt",
+			form + " kms:Decrypt", webhook + " kms:Decrypt", survey + " kms:Decrypt", sender + " kms:Decrypt", priv + " kms:Decrypt",
 			"SalesServiceRole kms:Decrypt", "ComplianceRole kms:Decrypt", "AdminRole kms:Decrypt",
 			setupRole + " kms:Decrypt", setupRole + " kms:Encrypt",
 		},
@@ -213,6 +218,9 @@ func TestIntakeGeneratesButCannotDecrypt(t *testing.T) {
 		t.Fatalf("functions behind the HTTP API: %v; want form-intake and webhook-intake at least", fns)
 	}
 	for _, fn := range fns {
+		if fn == "PrivacyFunction" {
+			continue // not an intake function: it reads the person's own copy (TestKeyReaders)
+		}
 		intake := functionRole(t, tpl, fn)
 		for _, key := range []string{"ConfidentialKey", "RestrictedKey"} {
 			t.Run(fn+"/"+key, func(t *testing.T) {
@@ -398,7 +406,7 @@ func TestIntakeKeysReaders(t *testing.T) {
 		blindindex.PurposeBlindIndex: {"SalesServiceRole", "ComplianceRole", "AdminRole", functionRole(t, tpl, "SetupFunction")},
 		// The links kehu emails: made by the sender, checked by the survey
 		// function; no person holds the secret.
-		link.PurposeLinkSecret: {functionRole(t, tpl, "SurveyIntakeFunction"), functionRole(t, tpl, "SurveySenderFunction")},
+		link.PurposeLinkSecret: {functionRole(t, tpl, "SurveyIntakeFunction"), functionRole(t, tpl, "SurveySenderFunction"), functionRole(t, tpl, "PrivacyFunction")},
 	}
 	for purpose, readers := range want {
 		if got := setOf(byPurpose[purpose]...); !slices.Equal(got, setOf(readers...)) {

@@ -12,11 +12,13 @@ import (
 
 // Each principal of local/kms.json and the template roles it stands for.
 var localPrincipals = map[string][]string{
-	"kehu-intake":     {"FormIntakeRole"},
-	"kehu-webhook":    {"WebhookIntakeRole"},
-	"kehu-setup":      {"SetupRole"},
-	"kehu-survey":     {"SurveyIntakeRole"},
-	"kehu-sender":     {"SurveySenderRole"},
+	"kehu-intake":  {"FormIntakeRole"},
+	"kehu-webhook": {"WebhookIntakeRole"},
+	"kehu-setup":   {"SetupRole"},
+	"kehu-survey":  {"SurveyIntakeRole"},
+	"kehu-sender":  {"SurveySenderRole"},
+	// The privacy function, and locally also its sweep (a subset of it).
+	"kehu-privacy":    {"PrivacyRole", "PrivacySweepRole"},
 	"kehu-sales":      {"SalesServiceRole"},
 	"kehu-compliance": {"ComplianceRole"},
 	"kehu-analyst":    {"AnalystRole"},

@@ -76,6 +76,12 @@ var access = map[string]tableAccess{
 	"SurveyIntakeFunction": {write: customerParts, get: with(customerParts, "SURVEY", "CONFIG")},
 	// The review-due members; a customer's profile, the entry holding the
 	// address and its data key; the send records (CUST#<id>/SEND#…).
+	// A withdrawal, the requests, the audit of the copy's read.
+	"PrivacyFunction": {write: []string{"CUST#*", "REQUESTS", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "REQUESTS", "CONFIG"},
+		query: []string{"CUST#*", "DKEY#*", "REQUESTS", "CONFIG"}},
+	// An erasure, as compliance's `kehu customer erase` does it.
+	"PrivacySweepFunction": {write: []string{"CUST#*", "REQUESTS", "REVIEW", "AUDIT#*"}, delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE"},
+		get: []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE"}, query: []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE"}},
 	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
 	"SegmenterFunction":    segmenterAccess,
 	"SweepFunction":        sweepAccess,
@@ -89,7 +95,7 @@ var access = map[string]tableAccess{
 		write:  with(customerParts, append(slices.Clone(webhookParts), "AUDIT#*")...),
 		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW"}, // drop; erase
 		get:    with(customerParts, append([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads...)...),
-		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE", "AUDIT#*"}, segmentReads...)...),
+		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE", "AUDIT#*", "REQUESTS"}, segmentReads...)...),
 	},
 	// Every partition, but general-tier attributes only (TestAnalystReadsGeneralTierOnly).
 	"AnalystRole": {get: []string{"*"}, query: []string{"*"}},
@@ -380,22 +386,24 @@ func TestAnalystReadsGeneralTierOnly(t *testing.T) {
 // grants them. A new writer of a partition is a decision, made here.
 var partitionWriters = map[string][]string{
 	"CUST#": {"FormIntakeFunction", "WebhookIntakeFunction", "ComplianceRole", // profiles, ledgers; restore, request-review
-		"SurveyIntakeFunction",                // survey answers, withdrawals, verifications, link-use marks
+		"SurveyIntakeFunction",                    // survey answers, withdrawals, verifications, link-use marks
+		"PrivacyFunction", "PrivacySweepFunction", // withdrawals by the privacy page; erasures
 		"SurveySenderFunction",                // send records (CUST#<id>/SEND#…)
 		"SegmenterFunction", "SweepFunction"}, // a customer's SEGMENTS state item
-	"BIDX#":      {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole"},
+	"BIDX#":      {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole", "PrivacySweepFunction"},
 	"DKEY#":      {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole"},
-	"REVIEW":     {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole"},
+	"REVIEW":     {"FormIntakeFunction", "WebhookIntakeFunction", "SurveyIntakeFunction", "ComplianceRole", "PrivacySweepFunction"},
 	"IDEM#":      {"FormIntakeFunction"},
 	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
-	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole"},
-	"ORDER#":     {"WebhookIntakeFunction", "ComplianceRole"}, // orders; erasure deletes a customer's
+	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"},
+	"ORDER#":     {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"}, // orders; erasure deletes a customer's
+	"REQUESTS":   {"PrivacyFunction", "PrivacySweepFunction"},
 	"CONFIG":     {"SetupFunction"},
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},
 	"SURVEY":     {"AdminRole"},
 	// Appended by whoever decrypts; never updated or deleted by anyone.
-	"AUDIT#": {"SalesServiceRole", "ComplianceRole", "SurveySenderFunction"},
+	"AUDIT#": {"SalesServiceRole", "ComplianceRole", "SurveySenderFunction", "PrivacyFunction", "PrivacySweepFunction"},
 	// Segments are the segmenter's and the sweep's alone: no operator or
 	// intake function can make a customer a member or change a count.
 	"SEG#":      {"SegmenterFunction", "SweepFunction"},

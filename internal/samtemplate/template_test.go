@@ -19,6 +19,7 @@ import (
 	"github.com/kehu-dev/kehu/internal/setup"
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/httpapi"
+	"github.com/kehu-dev/kehu/shared/privacy"
 	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
 )
@@ -128,6 +129,8 @@ var functionEnv = map[string]struct {
 	"SweepFunction":         {config.SegmenterRequired, config.SegmenterOptional},
 	"SurveyIntakeFunction":  {config.Required, config.Optional},
 	"SurveySenderFunction":  {sender.Required, sender.Optional},
+	"PrivacyFunction":       {privacy.Required, privacy.Optional},
+	"PrivacySweepFunction":  {privacy.SweepRequired, nil},
 }
 
 // What each variable must point at, wherever it is set.
@@ -310,6 +313,7 @@ var routes = map[string][]string{
 	"WebhookIntakeFunction": {"GET /v1/webhooks/{sourceId}", "HEAD /v1/webhooks/{sourceId}", "POST /v1/webhooks/{sourceId}"},
 	// The local gateway serves these from httpapi.SurveyRoutes.
 	"SurveyIntakeFunction": sortedKeys(httpapi.SurveyRoutes),
+	"PrivacyFunction":      slices.Sorted(slices.Values(httpapi.PrivacyRoutes)),
 }
 
 func TestRoutesMatchLocalGateway(t *testing.T) {
@@ -349,7 +353,9 @@ func TestRoutesMatchLocalGateway(t *testing.T) {
 			}
 			for _, r := range want {
 				_, fromTable := httpapi.SurveyRoutes[r]
-				if !strings.Contains(string(gw), `"`+r+`"`) && !(fromTable && strings.Contains(string(gw), "range httpapi.SurveyRoutes")) {
+				fromList := slices.Contains(httpapi.PrivacyRoutes, r)
+				if !strings.Contains(string(gw), `"`+r+`"`) && !(fromTable && strings.Contains(string(gw), "range httpapi.SurveyRoutes")) &&
+					!(fromList && strings.Contains(string(gw), "range httpapi.PrivacyRoutes")) {
 					t.Errorf("the local gateway does not serve %s", r)
 				}
 			}

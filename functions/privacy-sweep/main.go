@@ -1,0 +1,59 @@
+// Command privacy-sweep is the scheduled Lambda (EventBridge, daily) that
+// carries out the erasures whose cooling-off has passed, by the same code
+// as an operator's erase. Its role decrypts what the eraser must (the
+// customer's identifiers, to find the quarantined payloads that name
+// them); those reads are audited.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/envelope"
+	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/store"
+)
+
+const function = "privacy-sweep"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
+	if err := run(context.Background(), log, os.Getenv); err != nil {
+		log.Error("privacy-sweep failed to start", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, getenv func(string) string) error {
+	cfg, err := config.FromEnvFor(getenv, privacy.SweepRequired)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	st := store.New(config.DynamoDB(awsCfg), cfg.Table)
+	e := &privacy.Eraser{Store: st, Opener: envelope.NewOpener(config.KMS(awsCfg)), Actor: "function:" + getenv("AWS_LAMBDA_FUNCTION_NAME"), Now: time.Now}
+	lambda.Start(handle(e, log))
+	return nil
+}
+
+type eraser interface {
+	RunDueErasures(ctx context.Context) (int, error)
+}
+
+// handle is the scheduled invocation: the due erasures.
+func handle(e eraser, log *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		n, err := e.RunDueErasures(ctx)
+		log.InfoContext(ctx, "privacy sweep done", "scheduled_at", ev.Time, "erased", n, "err", err)
+		return err
+	}
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+type fakeEraser struct {
+	runs int
+	err  error
+}
+
+func (f *fakeEraser) RunDueErasures(context.Context) (int, error) { f.runs++; return 1, f.err }
+
+// The scheduled event runs the due erasures once; a failure is the
+// invocation's (the Errors alarm).
+func TestScheduledEvent(t *testing.T) {
+	raw, err := os.ReadFile("../../events/privacy-sweep/schedule.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.EventBridgeEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil || ev.DetailType != "Scheduled Event" {
+		t.Fatalf("%+v %v", ev, err)
+	}
+	f := &fakeEraser{}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if err := handle(f, log)(context.Background(), ev); err != nil || f.runs != 1 {
+		t.Fatalf("%v %d", err, f.runs)
+	}
+	f.err = errors.New("table unavailable")
+	if err := handle(f, log)(context.Background(), ev); err == nil {
+		t.Fatal("a failed sweep was not reported")
+	}
+	if err := run(context.Background(), log, func(string) string { return "" }); err == nil {
+		t.Fatal("started without TABLE_NAME")
+	}
+}
