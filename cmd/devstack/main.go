@@ -302,6 +302,9 @@ func run(log *slog.Logger) (int, error) {
 		if n, err := pd.Eraser.RunDueErasures(ctx); err != nil || n > 0 {
 			log.Info("privacy sweep", "erased", n, "err", err)
 		}
+		if w, n, err := pd.Eraser.RunRetention(ctx, segment.Defaults()); err != nil || w+n > 0 {
+			log.Info("retention", "withdrawn", w, "erased", n, "err", err)
+		}
 	})
 	senderEvery := env("KEHU_SENDER_EVERY", "5m")
 	if o.execArgs == nil {

@@ -1,6 +1,8 @@
 // Command privacy-sweep is the scheduled Lambda (EventBridge, daily) that
 // carries out the erasures whose cooling-off has passed, by the same code
-// as an operator's erase. Its role decrypts what the eraser must (the
+// as an operator's erase, and applies the retention periods: the lapsed
+// purposes of the customers in retention-lapsed are withdrawn, and a
+// customer whose processing period lapsed is erased. Its role decrypts what the eraser must (the
 // customer's identifiers, to find the quarantined payloads that name
 // them); those reads are audited.
 package main
@@ -17,6 +19,8 @@ import (
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -31,7 +35,7 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, getenv func(string) string) error {
-	cfg, err := config.FromEnvFor(getenv, privacy.SweepRequired)
+	cfg, err := segmenter.ConfigFromEnv(getenv) // the table, and the thresholds' retention periods
 	if err != nil {
 		return err
 	}
@@ -41,19 +45,25 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 	}
 	st := store.New(config.DynamoDB(awsCfg), cfg.Table)
 	e := &privacy.Eraser{Store: st, Opener: envelope.NewOpener(config.KMS(awsCfg)), Actor: "function:" + getenv("AWS_LAMBDA_FUNCTION_NAME"), Now: time.Now}
-	lambda.Start(handle(e, log))
+	lambda.Start(handle(e, cfg.Thresholds, log))
 	return nil
 }
 
 type eraser interface {
 	RunDueErasures(ctx context.Context) (int, error)
+	RunRetention(ctx context.Context, t segment.Thresholds) (int, int, error)
 }
 
-// handle is the scheduled invocation: the due erasures.
-func handle(e eraser, log *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
+// handle is the scheduled invocation: the due erasures, then retention.
+func handle(e eraser, t segment.Thresholds, log *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		n, err := e.RunDueErasures(ctx)
-		log.InfoContext(ctx, "privacy sweep done", "scheduled_at", ev.Time, "erased", n, "err", err)
+		log.InfoContext(ctx, "due erasures done", "scheduled_at", ev.Time, "erased", n, "err", err)
+		if err != nil {
+			return err
+		}
+		withdrawn, erased, err := e.RunRetention(ctx, t)
+		log.InfoContext(ctx, "retention done", "withdrawn", withdrawn, "erased", erased, "err", err)
 		return err
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kehu-dev/kehu/shared/segment"
 )
 
 type fakeEraser struct {
@@ -19,6 +21,11 @@ type fakeEraser struct {
 }
 
 func (f *fakeEraser) RunDueErasures(context.Context) (int, error) { f.runs++; return 1, f.err }
+
+func (f *fakeEraser) RunRetention(context.Context, segment.Thresholds) (int, int, error) {
+	f.runs++
+	return 0, 0, nil
+}
 
 // The scheduled event runs the due erasures once; a failure is the
 // invocation's (the Errors alarm).
@@ -35,11 +42,11 @@ func TestScheduledEvent(t *testing.T) {
 	}
 	f := &fakeEraser{}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if err := handle(f, log)(context.Background(), ev); err != nil || f.runs != 1 {
+	if err := handle(f, segment.Defaults(), log)(context.Background(), ev); err != nil || f.runs != 2 {
 		t.Fatalf("%v %d", err, f.runs)
 	}
 	f.err = errors.New("table unavailable")
-	if err := handle(f, log)(context.Background(), ev); err == nil {
+	if err := handle(f, segment.Defaults(), log)(context.Background(), ev); err == nil {
 		t.Fatal("a failed sweep was not reported")
 	}
 	if err := run(context.Background(), log, func(string) string { return "" }); err == nil {

@@ -81,7 +81,8 @@ var access = map[string]tableAccess{
 		query: []string{"CUST#*", "DKEY#*", "REQUESTS", "CONFIG"}},
 	// An erasure, as compliance's `kehu customer erase` does it.
 	"PrivacySweepFunction": {write: []string{"CUST#*", "REQUESTS", "REVIEW", "AUDIT#*"}, delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE"},
-		get: []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE"}, query: []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE"}},
+		get:   []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE"},
+		query: []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE", "SEG#retention-lapsed#*"}},
 	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
 	"SegmenterFunction":    segmenterAccess,
 	"SweepFunction":        sweepAccess,

@@ -130,7 +130,7 @@ var functionEnv = map[string]struct {
 	"SurveyIntakeFunction":  {config.Required, config.Optional},
 	"SurveySenderFunction":  {sender.Required, sender.Optional},
 	"PrivacyFunction":       {privacy.Required, privacy.Optional},
-	"PrivacySweepFunction":  {privacy.SweepRequired, nil},
+	"PrivacySweepFunction":  {privacy.SweepRequired, privacy.SweepOptional},
 }
 
 // What each variable must point at, wherever it is set.

@@ -20,8 +20,10 @@ var (
 	// the sender's (it emails the copy's link).
 	Required = []string{config.EnvTable, config.EnvBlindIndexKey, sender.EnvFrom, sender.EnvAPIURL}
 	Optional = []string{config.EnvMaxBodyBytes, config.EnvCallTimeout, sender.EnvPublicURL, sender.EnvConfigSet, EnvCoolingOff, EnvAnswerIn}
-	// SweepRequired is the privacy sweep's: the table.
+	// SweepRequired and SweepOptional are the privacy sweep's: the table,
+	// and the segment thresholds (whose retention_days it applies).
 	SweepRequired = []string{config.EnvTable}
+	SweepOptional = []string{config.EnvThresholds}
 )
 
 // Timing is when an erasure runs and a request must be answered.

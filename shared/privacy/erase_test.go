@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -235,4 +237,68 @@ func flatten(item map[string]types.AttributeValue) string {
 		walk(v)
 	}
 	return b.String()
+}
+
+// Retention (time injected, not waited for): two years after the last
+// activity marketing and contact are withdrawn; three years after it the
+// customer, with no processing period left, is erased — all found through
+// the retention-lapsed segment, never a table scan.
+func TestRetention(t *testing.T) {
+	st := stacktest.NewStreamed(t)
+	var mu sync.Mutex
+	clock := time.Now().UTC()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	seg := st.Segmenter(t, now)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	svc.Now = now
+	def, _ := svc.Form(ctx, "contact")
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Qian Li"}, "email": {stacktest.Unique("ret") + "@example.com"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact, consent.Marketing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, "marketable") })
+	e := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-privacy"))), Actor: "local:kehu-privacy", Now: now}
+	th := segment.Defaults()
+	if w, n, err := e.RunRetention(ctx, th); err != nil || w+n != 0 {
+		t.Fatalf("retention before anything lapsed: %d %d %v", w, n, err)
+	}
+
+	// The daily sweep, at the days something is due: the review date (a
+	// year on), then the lapse of marketing and contact (two years on).
+	for _, d := range []time.Duration{366 * 24 * time.Hour, 365 * 24 * time.Hour} {
+		advance(d)
+		if _, err := seg.Sweep(ctx, now().Add(-48*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
+	if w, n, err := e.RunRetention(ctx, th); err != nil || w != 2 || n != 0 {
+		t.Fatalf("two years on: withdrew %d, erased %d, %v", w, n, err)
+	}
+	p, _ := st.Store.Profile(ctx, id)
+	if p.Consent[consent.Marketing].Granted || p.Consent[consent.Contact].Granted || !p.Consent[consent.Processing].Granted {
+		t.Fatalf("consent after two years: %+v", p.Consent)
+	}
+	ledger, _ := st.Store.Ledger(ctx, id)
+	if i := slices.IndexFunc(ledger, func(l store.LedgerEntry) bool { return l.Channel == "retention" }); i < 0 || len(ledger[i].Purposes) != 2 {
+		t.Fatalf("no retention entry in %+v", ledger)
+	}
+	waitSegments(t, st, id, func(s []string) bool { return !slices.Contains(s, segment.RetentionLapsed) && !slices.Contains(s, "marketable") })
+
+	advance(365 * 24 * time.Hour) // three years and a day after the last activity
+	if _, err := seg.Sweep(ctx, now().Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
+	if w, n, err := e.RunRetention(ctx, th); err != nil || n != 1 {
+		t.Fatalf("three years on: withdrew %d, erased %d, %v", w, n, err)
+	}
+	if tomb, err := st.Store.TombstoneOf(ctx, id); err != nil || tomb.State != store.Erased || tomb.Request != "retention" {
+		t.Fatalf("tombstone %+v %v", tomb, err)
+	}
+	waitSegments(t, st, id, func(s []string) bool { return len(s) == 0 })
 }

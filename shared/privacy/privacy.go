@@ -13,8 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/record"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -252,4 +257,50 @@ func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// RunRetention applies the retention periods (segment.Thresholds'
+// RetentionDays) to the customers in retention-lapsed — a query of that
+// segment, never a table scan: a purpose whose period has passed since the
+// customer's last activity is withdrawn (a ledger entry, channel
+// retention); a customer whose processing period has passed is erased, by
+// the same code as an operator's erase. It returns how many purposes it
+// withdrew and customers it erased.
+func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdrawn, erased int, err error) {
+	var ids []string
+	if err := e.Store.EachMember(ctx, segment.RetentionLapsed, func(id string) bool { ids = append(ids, id); return true }); err != nil {
+		return 0, 0, err
+	}
+	now := e.now()
+	for _, id := range ids {
+		p, err := e.Store.Profile(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return withdrawn, erased, err
+		}
+		purposes, processing := segment.Lapsed(segmenter.Rules(p), now, t)
+		if processing {
+			err := e.Erase(ctx, id, "retention: no activity for the processing period", "retention")
+			if err != nil && !errors.Is(err, store.ErrErased) {
+				return withdrawn, erased, err
+			}
+			erased++
+			continue
+		}
+		if len(purposes) == 0 {
+			continue
+		}
+		w := store.Withdrawal{CustomerID: id, EntryID: uuid.Must(uuid.NewV7()).String(), Channel: "retention", Trust: customer.Trusted,
+			Actor: e.Actor, At: now}
+		for _, pp := range purposes {
+			w.Purposes = append(w.Purposes, consent.Purpose(pp))
+		}
+		if err := e.Store.Withdraw(ctx, w); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return withdrawn, erased, err
+		}
+		withdrawn += len(purposes)
+	}
+	return withdrawn, erased, nil
 }

@@ -14,8 +14,9 @@ import (
 // from the answer at the boundary before it only if it is itself a boundary.
 // The boundaries are enumerated here from the documented rules: first
 // order + NewWithinDays, last order + ActiveWithinDays and + LapsedAfterDays,
-// ReviewDueAt, and the first instant of every month that is in TradeMonths
-// or twelve months after one.
+// ReviewDueAt, the first instant of every month that is in TradeMonths
+// or twelve months after one, and the last activity plus the retention of
+// processing and of each granted purpose.
 func TestEvaluateNextProperty(t *testing.T) {
 	profiles := 1000
 	if testing.Short() {
@@ -60,6 +61,13 @@ func checkNext(t *testing.T, rng *rand.Rand, p Profile, now time.Time, th Thresh
 	}
 	if !p.ReviewDueAt.IsZero() {
 		add(p.ReviewDueAt)
+	}
+	if !p.ActiveAt.IsZero() {
+		for purpose, days := range th.RetentionDays {
+			if purpose == "processing" || p.Consent[purpose] {
+				add(p.ActiveAt.Add(time.Duration(days) * day))
+			}
+		}
 	}
 	for key := range p.TradeMonths {
 		if m, err := time.Parse("2006-01", key); err == nil {
@@ -215,6 +223,9 @@ func genCase(rng *rand.Rand) (time.Time, Profile, Thresholds) {
 	p.General = map[string]string{"region": []string{"", "华东", "华南"}[rng.IntN(3)], "industry": "零售"}
 	p.Present = []string{"name", "email", "phone"}[:rng.IntN(4)]
 	p.Consent = map[string]bool{"marketing": rng.IntN(2) == 0, "contact": rng.IntN(2) == 0}
+	if rng.IntN(3) > 0 { // a last activity within the retention periods, or past some
+		p.ActiveAt = now.Add(-time.Duration(rng.Int64N(int64(1200 * day))))
+	}
 	p.Restricted = rng.IntN(40) == 0
 	p.Removed = rng.IntN(40) == 0
 	return now, p, th

@@ -28,8 +28,11 @@ type Profile struct {
 	TradeMonths  map[string]string
 	FirstTradeAt time.Time // zero: never traded
 	LastTradeAt  time.Time
-	Restricted   bool // processing restricted: only the segment "restricted"
-	Removed      bool // the profile is gone: no segment
+	// ActiveAt is the customer's last activity (a submission, an answer,
+	// an order): retention counts from it. Zero: no retention rule applies.
+	ActiveAt   time.Time
+	Restricted bool // processing restricted: only the segment "restricted"
+	Removed    bool // the profile is gone: no segment
 }
 
 // Segment names that do not carry a value. The others are "region:",
@@ -54,6 +57,9 @@ const (
 	Marketable  = "marketable"
 	Contactable = "contactable"
 	Restricted  = "restricted"
+	// RetentionLapsed: a purpose's retention period has passed since the
+	// customer's last activity (Thresholds.RetentionDays).
+	RetentionLapsed = "retention-lapsed"
 )
 
 // generalSegments maps a general-tier attribute to its segment prefix.
@@ -104,6 +110,7 @@ type timed struct {
 	value     string // "" when the customer has never ordered
 	lifecycle string
 	reviewDue bool
+	retention bool
 }
 
 func (s timed) names() []string {
@@ -113,6 +120,9 @@ func (s timed) names() []string {
 	}
 	if s.reviewDue {
 		names = append(names, ReviewDue)
+	}
+	if s.retention {
+		names = append(names, RetentionLapsed)
 	}
 	return names
 }
@@ -133,6 +143,7 @@ type rules struct {
 	lapsedDays  int
 	a, b, c     *big.Rat     // nil: unusable, never reached
 	months      []monthTotal // non-zero totals that are or will be in the window
+	lapses      []time.Time  // when each retained purpose lapses (processing's, and each granted one's)
 }
 
 func newRules(p Profile, now time.Time, t Thresholds) rules {
@@ -148,6 +159,7 @@ func newRules(p Profile, now time.Time, t Thresholds) rules {
 	if r.first.After(r.last) {
 		r.last = r.first
 	}
+	r.lapses = lapses(p, t)
 	r.a, _ = parseDecimal(string(t.ValueA))
 	r.b, _ = parseDecimal(string(t.ValueB))
 	r.c, _ = parseDecimal(string(t.ValueC))
@@ -176,7 +188,46 @@ func (r rules) at(now time.Time) timed {
 		value:     r.valueClass(now),
 		lifecycle: r.lifecycle(now),
 		reviewDue: !r.reviewDueAt.IsZero() && !now.Before(r.reviewDueAt),
+		retention: slices.ContainsFunc(r.lapses, func(at time.Time) bool { return !now.Before(at) }),
 	}
+}
+
+// lapses lists when processing, and each granted purpose, lapse: the
+// customer's last activity plus the purpose's retention.
+func lapses(p Profile, t Thresholds) []time.Time {
+	if p.ActiveAt.IsZero() {
+		return nil
+	}
+	var out []time.Time
+	for _, purpose := range RetentionPurposes {
+		days, ok := t.RetentionDays[purpose]
+		if !ok || days <= 0 || (purpose != "processing" && !p.Consent[purpose]) {
+			continue
+		}
+		out = append(out, addDays(p.ActiveAt, days))
+	}
+	return out
+}
+
+// Lapsed answers, for the privacy sweep, which granted purposes have
+// lapsed at now, and whether processing has (then the customer is erased).
+func Lapsed(p Profile, now time.Time, t Thresholds) (purposes []string, processing bool) {
+	if p.ActiveAt.IsZero() {
+		return nil, false
+	}
+	for _, purpose := range RetentionPurposes {
+		days, ok := t.RetentionDays[purpose]
+		if !ok || days <= 0 || now.Before(addDays(p.ActiveAt, days)) {
+			continue
+		}
+		if purpose == "processing" {
+			processing = true
+		}
+		if p.Consent[purpose] {
+			purposes = append(purposes, purpose)
+		}
+	}
+	return purposes, processing
 }
 
 func (r rules) valueClass(now time.Time) string {
@@ -227,6 +278,7 @@ func (r rules) candidates() []time.Time {
 	if !r.reviewDueAt.IsZero() {
 		cs = append(cs, r.reviewDueAt)
 	}
+	cs = append(cs, r.lapses...)
 	if !r.ordered {
 		return cs
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -86,7 +87,21 @@ type Thresholds struct {
 	// general-tier attributes a complete profile has. Default name, email,
 	// phone, company, region, industry, customer_type, company_nature.
 	ExpectedFields []string `json:"expected_fields"`
+
+	// RetentionDays is how long each consent purpose is kept after the
+	// customer's last activity (a submission, an answer, an order) — and,
+	// for processing, the customer's data at all (as long as the customer
+	// is active, plus this). Defaults: processing 1095 (3 years),
+	// marketing 730, contact 730, profiling 730, sensitive 1095, guardian
+	// 1095. A customer past any of them is in retention-lapsed; the privacy
+	// sweep withdraws what lapsed, and erases a customer whose processing
+	// did.
+	RetentionDays map[string]int `json:"retention_days"`
 }
+
+// RetentionPurposes are the purposes RetentionDays may name (the consent
+// purposes; this package knows them by name only).
+var RetentionPurposes = []string{"processing", "contact", "marketing", "profiling", "sensitive", "guardian"}
 
 // Defaults returns the documented default thresholds (a fresh copy each
 // call).
@@ -104,6 +119,7 @@ func Defaults() Thresholds {
 			"name", "email", "phone", "company",
 			"region", "industry", "customer_type", "company_nature",
 		},
+		RetentionDays: map[string]int{"processing": 1095, "marketing": 730, "contact": 730, "profiling": 730, "sensitive": 1095, "guardian": 1095},
 	}
 }
 
@@ -185,6 +201,17 @@ func (t Thresholds) Validate() error {
 	}
 	if len(t.ExpectedFields) == 0 {
 		return bad("expected_fields is empty")
+	}
+	if _, ok := t.RetentionDays["processing"]; !ok {
+		return bad("retention_days must name processing")
+	}
+	for purpose, days := range t.RetentionDays {
+		if !slices.Contains(RetentionPurposes, purpose) {
+			return bad("retention_days names %q, not one of %v", purpose, RetentionPurposes)
+		}
+		if days <= 0 || days > MaxDays {
+			return bad("retention_days %s must be 1 to %d (have %d)", purpose, MaxDays, days)
+		}
 	}
 	seen := map[string]bool{}
 	for _, f := range t.ExpectedFields {

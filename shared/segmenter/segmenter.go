@@ -145,7 +145,10 @@ func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bo
 // the names of what it holds, consent states, dates and trade aggregates.
 func Rules(p *store.Profile) segment.Profile {
 	r := segment.Profile{CustomerID: p.CustomerID, General: p.General, Consent: map[string]bool{}, ReviewDueAt: p.ReviewDueAt,
-		TradeCount: p.TradeCount, TradeMonths: map[string]string{}, Restricted: p.Restricted}
+		TradeCount: p.TradeCount, TradeMonths: map[string]string{}, Restricted: p.Restricted, ActiveAt: p.UpdatedAt}
+	if p.ActiveAt != nil {
+		r.ActiveAt = *p.ActiveAt
+	}
 	for name := range p.Fields {
 		r.Present = append(r.Present, name)
 	}

@@ -200,7 +200,8 @@ func clientToken(id string) *string {
 
 func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	if c.NewCustomer {
-		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", Version: 1,
+		at := c.At.UTC()
+		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", Version: 1, ActiveAt: &at,
 			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
 			General: nonNil(c.General), Fields: nonNil(c.Fields), IDs: nonNil(c.IDs), Consent: nonNil(c.Consent), AgeBand: c.AgeBand}
 		if c.Confirmed {
@@ -214,6 +215,7 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 		return putNew(s.table, p)
 	}
 	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.Unix())).
+		Set(expression.Name("active_at"), expression.Value(c.At.Unix())).
 		Add(expression.Name("version"), expression.Value(1))
 	if !c.ReviewDueAt.IsZero() {
 		up = up.Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.Unix()))

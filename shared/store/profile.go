@@ -103,20 +103,23 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 // its pointer, and the profile stays small. General-tier values are also
 // kept here in plain form, for segments.
 type Profile struct {
-	PK          string                            `dynamodbav:"pk"`
-	SK          string                            `dynamodbav:"sk"`
-	Entity      string                            `dynamodbav:"entity"`
-	CustomerID  string                            `dynamodbav:"-"` // from pk: not stored twice
-	Version     int64                             `dynamodbav:"version"`
-	CreatedAt   time.Time                         `dynamodbav:"created_at,unixtime"`
-	UpdatedAt   time.Time                         `dynamodbav:"updated_at,unixtime"`
-	ReviewDueAt time.Time                         `dynamodbav:"review_due_at,unixtime"` // when to ask the customer to confirm their details
-	ConfirmedAt *time.Time                        `dynamodbav:"confirmed_at,unixtime,omitempty"`
-	General     map[string]string                 `dynamodbav:"general"`
-	Fields      map[string]FieldRef               `dynamodbav:"src"`
-	IDs         map[string]Identifier             `dynamodbav:"ids"`
-	Consent     map[consent.Purpose]consent.State `dynamodbav:"consent"`
-	AgeBand     string                            `dynamodbav:"age_band,omitempty"`
+	PK          string     `dynamodbav:"pk"`
+	SK          string     `dynamodbav:"sk"`
+	Entity      string     `dynamodbav:"entity"`
+	CustomerID  string     `dynamodbav:"-"` // from pk: not stored twice
+	Version     int64      `dynamodbav:"version"`
+	CreatedAt   time.Time  `dynamodbav:"created_at,unixtime"`
+	UpdatedAt   time.Time  `dynamodbav:"updated_at,unixtime"`
+	ReviewDueAt time.Time  `dynamodbav:"review_due_at,unixtime"` // when to ask the customer to confirm their details
+	ConfirmedAt *time.Time `dynamodbav:"confirmed_at,unixtime,omitempty"`
+	// ActiveAt is the customer's last activity (a submission, an answer,
+	// an order; not an operator's act): retention counts from it.
+	ActiveAt *time.Time                        `dynamodbav:"active_at,unixtime,omitempty"`
+	General  map[string]string                 `dynamodbav:"general"`
+	Fields   map[string]FieldRef               `dynamodbav:"src"`
+	IDs      map[string]Identifier             `dynamodbav:"ids"`
+	Consent  map[consent.Purpose]consent.State `dynamodbav:"consent"`
+	AgeBand  string                            `dynamodbav:"age_band,omitempty"`
 	// Restricted: processing is restricted (PIPL Art. 44, GDPR Art. 18):
 	// the profile is kept but gets no email.
 	Restricted bool `dynamodbav:"restricted,omitempty"`
