@@ -287,7 +287,9 @@ func TestRetention(t *testing.T) {
 	if i := slices.IndexFunc(ledger, func(l store.LedgerEntry) bool { return l.Channel == "retention" }); i < 0 || len(ledger[i].Purposes) != 2 {
 		t.Fatalf("no retention entry in %+v", ledger)
 	}
-	waitSegments(t, st, id, func(s []string) bool { return !slices.Contains(s, segment.RetentionLapsed) && !slices.Contains(s, "marketable") })
+	waitSegments(t, st, id, func(s []string) bool {
+		return !slices.Contains(s, segment.RetentionLapsed) && !slices.Contains(s, "marketable")
+	})
 
 	advance(365 * 24 * time.Hour) // three years and a day after the last activity
 	if _, err := seg.Sweep(ctx, now().Add(-48*time.Hour)); err != nil {
