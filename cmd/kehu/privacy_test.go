@@ -126,4 +126,10 @@ func TestPrivacyCLI(t *testing.T) {
 	if out, _, _ := kehu(t, st.Table, "audit", id, "--json"); !strings.Contains(out, "subject access request 7") {
 		t.Fatal("the audit did not survive the erasure")
 	}
+	// The erasure is among the requests (after a restore, these are erased again).
+	out, _, _ = kehu(t, st.Table, "requests", "list", "--json")
+	var reqs []store.Request
+	if err := json.Unmarshal([]byte(out), &reqs); err != nil || len(reqs) != 1 || reqs[0].CustomerID != id || reqs[0].Kind != "erasure" || reqs[0].State != "done" {
+		t.Fatalf("requests after the erasure: %s %v", out, err)
+	}
 }

@@ -93,7 +93,7 @@ var access = map[string]tableAccess{
 	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
 	// replay runs the webhook pipeline in the CLI, drop deletes.
 	"ComplianceRole": {
-		write:  with(customerParts, append(slices.Clone(webhookParts), "AUDIT#*")...),
+		write:  with(customerParts, append(slices.Clone(webhookParts), "AUDIT#*", "REQUESTS")...),
 		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW"}, // drop; erase
 		get:    with(customerParts, append([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads...)...),
 		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE", "AUDIT#*", "REQUESTS"}, segmentReads...)...),
@@ -398,7 +398,7 @@ var partitionWriters = map[string][]string{
 	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
 	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"},
 	"ORDER#":     {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"}, // orders; erasure deletes a customer's
-	"REQUESTS":   {"PrivacyFunction", "PrivacySweepFunction"},
+	"REQUESTS":   {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"}, // requests; erasures recorded
 	"CONFIG":     {"SetupFunction"},
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},

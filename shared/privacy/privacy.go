@@ -145,7 +145,21 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 			}
 		}
 	}
-	return e.Store.FinishErasure(ctx, customerID, e.now())
+	if err := e.Store.FinishErasure(ctx, customerID, e.now()); err != nil {
+		return err
+	}
+	// Every erasure is in the requests (a self-service one is already):
+	// after a restore from a backup, `kehu requests list` names the
+	// customers to erase again.
+	if request == "operator" || request == "retention" {
+		now := e.now()
+		r := store.Request{ID: uuid.NewString(), CustomerID: customerID, Kind: store.RequestErasure, Channel: request, State: store.RequestDone,
+			CreatedAt: now, DueAt: now, DoneAt: &now}
+		if err := e.Store.PutRequest(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // forgetQuarantined deletes the quarantined payloads that name any of the
