@@ -398,7 +398,7 @@ var partitionWriters = map[string][]string{
 	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
 	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"},
 	"ORDER#":     {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"}, // orders; erasure deletes a customer's
-	"REQUESTS":   {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"}, // requests; erasures recorded
+	"REQUESTS":   {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},       // requests; erasures recorded
 	"CONFIG":     {"SetupFunction"},
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},
