@@ -255,11 +255,7 @@ func (c *cli) customerRestore(ctx context.Context, id, field, from string, out i
 	if err != nil {
 		return err
 	}
-	actor, err := c.actor(ctx)
-	if err != nil {
-		return err
-	}
-	entry, err := uuid.NewV7()
+	actor, entry, err := c.actorAndEntry(ctx)
 	if err != nil {
 		return err
 	}
@@ -298,6 +294,16 @@ func (c *cli) actor(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("who am I (sts): %w", err)
 	}
 	return aws.ToString(id.Arn), nil
+}
+
+// actorAndEntry names who acts (for the ledger) and a new entry id.
+func (c *cli) actorAndEntry(ctx context.Context) (string, uuid.UUID, error) {
+	actor, err := c.actor(ctx)
+	if err != nil {
+		return "", uuid.UUID{}, err
+	}
+	entry, err := uuid.NewV7()
+	return actor, entry, err
 }
 
 func (c *cli) index(ctx context.Context) (*blindindex.Index, error) {

@@ -11,8 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/envelope"
@@ -70,11 +68,7 @@ func (c *cli) customerErase(ctx context.Context, id, reason string, out io.Write
 
 // customerRestrict restricts or lifts the restriction of a customer's processing.
 func (c *cli) customerRestrict(ctx context.Context, id string, restricted bool, out io.Writer) error {
-	actor, err := c.actor(ctx)
-	if err != nil {
-		return err
-	}
-	entry, err := uuid.NewV7()
+	actor, entry, err := c.actorAndEntry(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,11 +97,7 @@ func (c *cli) consentWithdraw(ctx context.Context, id, purpose string, out io.Wr
 	if !p.Valid() {
 		return fmt.Errorf("%w: --purpose must be one of %v", errUsage, consent.Known)
 	}
-	actor, err := c.actor(ctx)
-	if err != nil {
-		return err
-	}
-	entry, err := uuid.NewV7()
+	actor, entry, err := c.actorAndEntry(ctx)
 	if err != nil {
 		return err
 	}

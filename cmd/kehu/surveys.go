@@ -9,8 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/kehu-dev/kehu/internal/admin"
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/mail"
@@ -110,11 +108,7 @@ func (c *cli) surveysSend(ctx context.Context, dryRun bool, getenv func(string) 
 // customerRequestReview makes a customer due for the update survey now:
 // the next sender run emails them once, the interval notwithstanding.
 func (c *cli) customerRequestReview(ctx context.Context, id string, out io.Writer) error {
-	actor, err := c.actor(ctx)
-	if err != nil {
-		return err
-	}
-	entry, err := uuid.NewV7()
+	actor, entry, err := c.actorAndEntry(ctx)
 	if err != nil {
 		return err
 	}

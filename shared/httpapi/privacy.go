@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -64,9 +63,7 @@ type PrivacyPages struct {
 	AnswerIn   time.Duration // the statutory answer time; default 15 days (PIPL)
 	Survey     string        // the survey "correct my details" leads to (default "update")
 
-	mu   sync.Mutex
-	err  error
-	last time.Time
+	built buildOnce
 }
 
 // PrivacyRoutes lists the route keys PrivacyPages serves.
@@ -74,20 +71,7 @@ var PrivacyRoutes = []string{"GET /v1/privacy", "POST /v1/privacy/withdraw", "PO
 	"POST /v1/privacy/correct", "POST /v1/privacy/erase", "POST /v1/privacy/erase/cancel"}
 
 func (h *PrivacyPages) deps(ctx context.Context) (*PrivacyDeps, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.Deps != nil {
-		return h.Deps, nil
-	}
-	if h.Build == nil {
-		return nil, errors.New("privacy pages have no dependencies")
-	}
-	if h.err != nil && time.Since(h.last) < 10*time.Second {
-		return nil, h.err
-	}
-	h.last = time.Now()
-	h.Deps, h.err = h.Build(ctx)
-	return h.Deps, h.err
+	return buildDeps(ctx, &h.built, &h.Deps, h.Build)
 }
 
 func (h *PrivacyPages) now() time.Time {

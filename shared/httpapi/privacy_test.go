@@ -78,7 +78,7 @@ func TestPrivacySelfService(t *testing.T) {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, st, id, func(s []string) bool { return slices.Contains(s, "marketable") })
+	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, "marketable") })
 	h := st.Privacy(t, now)
 	tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: "page", Expires: now().Add(time.Hour).Unix()})
 	if err != nil {
@@ -101,7 +101,7 @@ func TestPrivacySelfService(t *testing.T) {
 	if r.StatusCode != 200 || !strings.Contains(r.Body, `action="../privacy/copy"`) {
 		t.Fatalf("withdraw: %d %s", r.StatusCode, r.Body)
 	}
-	waitFor(t, st, id, func(s []string) bool { return !slices.Contains(s, "marketable") })
+	st.WaitSegments(t, id, func(s []string) bool { return !slices.Contains(s, "marketable") })
 	ledger, _ := st.Store.Ledger(ctx, id)
 	i := slices.IndexFunc(ledger, func(e store.LedgerEntry) bool { return e.Entity == store.EntityWithdrawal })
 	if i < 0 || ledger[i].Channel != "privacy-page" || !slices.Equal(ledger[i].Purposes, []consent.Purpose{consent.Marketing}) {
@@ -193,24 +193,9 @@ func TestPrivacySelfService(t *testing.T) {
 	if err != nil || tomb.Request == "" || tomb.State != store.Erased {
 		t.Fatalf("tombstone %+v %v", tomb, err)
 	}
-	waitFor(t, st, id, func(s []string) bool { return len(s) == 0 })
+	st.WaitSegments(t, id, func(s []string) bool { return len(s) == 0 })
 	// The page's link now finds nothing.
 	if r := privacyRequest(t, h, "GET", "GET /v1/privacy", q, ""); r.StatusCode != 410 {
 		t.Fatalf("the page after the erasure: %d", r.StatusCode)
-	}
-}
-
-func waitFor(t *testing.T, st *stacktest.Stack, id string, ok func([]string) bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := st.Store.SegmentsOf(context.Background(), id)
-		if err == nil && ok(s.Segments) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("segments of %s: %+v %v", id, s, err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -54,26 +54,44 @@ type SurveyPages struct {
 	MaxBody int
 	Now     func() time.Time
 
+	built buildOnce
+}
+
+func (h *SurveyPages) deps(ctx context.Context) (*SurveyDeps, error) {
+	return buildDeps(ctx, &h.built, &h.Deps, h.Build)
+}
+
+// buildOnce remembers a failed build of a function's dependencies.
+type buildOnce struct {
 	mu   sync.Mutex
 	err  error
 	last time.Time
 }
 
-func (h *SurveyPages) deps(ctx context.Context) (*SurveyDeps, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.Deps != nil {
-		return h.Deps, nil
+// buildDeps builds a function's dependencies on first use, and again after
+// a failure at most every 10 s: a function deployed before its
+// configuration is complete answers 503 naming what is missing, and
+// recovers without a redeploy (as Wiring does for the intake functions).
+func buildDeps[T any](ctx context.Context, b *buildOnce, deps **T, build func(context.Context) (*T, error)) (*T, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if *deps != nil {
+		return *deps, nil
 	}
-	if h.Build == nil {
-		return nil, errors.New("survey pages have no dependencies")
+	if build == nil {
+		return nil, errors.New("no dependencies to build")
 	}
-	if h.err != nil && time.Since(h.last) < 10*time.Second {
-		return nil, h.err
+	if b.err != nil && time.Since(b.last) < 10*time.Second {
+		return nil, b.err
 	}
-	h.last = time.Now()
-	h.Deps, h.err = h.Build(ctx)
-	return h.Deps, h.err
+	b.last = time.Now()
+	d, err := build(ctx)
+	if err != nil {
+		b.err = err
+		return nil, err
+	}
+	*deps, b.err = d, nil
+	return d, nil
 }
 
 func (h *SurveyPages) now() time.Time {

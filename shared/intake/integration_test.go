@@ -217,7 +217,7 @@ func TestNoPlaintextInTable(t *testing.T) {
 		t.Fatalf("only %d items in the table", len(items))
 	}
 	for _, it := range items {
-		dump := dumpItem(it)
+		dump := stacktest.Dump(it)
 		for _, n := range needles {
 			if bytes.Contains(dump, []byte(n)) {
 				t.Errorf("plaintext %q found in item %s", n, it["pk"].(*types.AttributeValueMemberS).Value)
@@ -227,43 +227,13 @@ func TestNoPlaintextInTable(t *testing.T) {
 	// General fields stay plain so segments can use them.
 	found := false
 	for _, it := range items {
-		if bytes.Contains(dumpItem(it), []byte("manufacturing")) {
+		if bytes.Contains(stacktest.Dump(it), []byte("manufacturing")) {
 			found = true
 		}
 	}
 	if !found {
 		t.Error("the general field industry is not stored in plain form")
 	}
-}
-
-func dumpItem(it map[string]types.AttributeValue) []byte {
-	var b bytes.Buffer
-	var walk func(v types.AttributeValue)
-	walk = func(v types.AttributeValue) {
-		switch x := v.(type) {
-		case *types.AttributeValueMemberS:
-			b.WriteString(x.Value + "\x00")
-		case *types.AttributeValueMemberB:
-			b.Write(x.Value)
-			b.WriteByte(0)
-		case *types.AttributeValueMemberSS:
-			b.WriteString(strings.Join(x.Value, "\x00"))
-		case *types.AttributeValueMemberL:
-			for _, e := range x.Value {
-				walk(e)
-			}
-		case *types.AttributeValueMemberM:
-			for k, e := range x.Value {
-				b.WriteString(k + "\x00")
-				walk(e)
-			}
-		}
-	}
-	for k, v := range it {
-		b.WriteString(k + "\x00")
-		walk(v)
-	}
-	return b.Bytes()
 }
 
 // Readers decrypt what intake sealed; a ciphertext copied to another

@@ -27,21 +27,6 @@ import (
 const ordersSecret = "whsec_b3JkZXJzLWxvY2FsLXRlc3Qtc2VjcmV0LTI0Yg=="
 const chatSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-func waitSegments(t *testing.T, st *stacktest.Stack, id string, ok func([]string) bool) []string {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := st.Store.SegmentsOf(context.Background(), id)
-		if err == nil && ok(s.Segments) {
-			return s.Segments
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("segments of %s: %+v %v", id, s, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // After an erasure a raw scan of the whole table finds none of the
 // customer's values, identifier hashes or interactions; the customer is in
 // no segment; its order record, quarantined payload, send record and
@@ -87,7 +72,7 @@ func TestErasureIsComplete(t *testing.T) {
 	if err != nil || other.Review != store.ReviewIdentity {
 		t.Fatalf("%+v %v", other, err)
 	}
-	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, "marketable") && slices.Contains(s, "value:D") })
+	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, "marketable") && slices.Contains(s, "value:D") })
 	counts, _ := st.Store.Counts(ctx)
 	if st.Count(t)["quarantine"] != 1 || counts.Segments["marketable"] < 1 {
 		t.Fatalf("setup: %v %v", st.Count(t), counts.Segments)
@@ -98,7 +83,7 @@ func TestErasureIsComplete(t *testing.T) {
 	if err := e.Erase(ctx, id, "the person asked (request 42)", "operator"); err != nil {
 		t.Fatal(err)
 	}
-	waitSegments(t, st, id, func(s []string) bool { return len(s) == 0 })
+	st.WaitSegments(t, id, func(s []string) bool { return len(s) == 0 })
 
 	// The raw scan.
 	var dump strings.Builder
@@ -106,7 +91,7 @@ func TestErasureIsComplete(t *testing.T) {
 		if strings.HasPrefix(str(it["pk"]), "SEGCOUNT#") {
 			continue // segments' names and counts: aggregates of everyone
 		}
-		fmt.Fprintln(&dump, flatten(it))
+		fmt.Fprintln(&dump, string(stacktest.Dump(it)))
 	}
 	all := dump.String()
 	digits := func(s string) string {
@@ -139,7 +124,7 @@ func TestErasureIsComplete(t *testing.T) {
 			t.Errorf("a quarantined payload naming the customer remains")
 		case strings.HasPrefix(pk, "SEG#") && sk == id:
 			t.Errorf("still a member of %s", pk)
-		case strings.Contains(flatten(it), id):
+		case strings.Contains(string(stacktest.Dump(it)), id):
 			t.Errorf("item %s / %s names the erased customer", pk, sk)
 		}
 	}
@@ -180,11 +165,11 @@ func TestRestriction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitSegments(t, st, res.CustomerID, func(s []string) bool { return slices.Contains(s, "marketable") })
+	st.WaitSegments(t, res.CustomerID, func(s []string) bool { return slices.Contains(s, "marketable") })
 	if err := privacy.Restrict(ctx, st.Store, res.CustomerID, true, "local:kehu-compliance", uuid.Must(uuid.NewV7()).String(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	waitSegments(t, st, res.CustomerID, func(s []string) bool { return slices.Equal(s, []string{"restricted"}) })
+	st.WaitSegments(t, res.CustomerID, func(s []string) bool { return slices.Equal(s, []string{"restricted"}) })
 	if _, err := svc.Submit(ctx, def, sub); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +180,7 @@ func TestRestriction(t *testing.T) {
 	if err := privacy.Restrict(ctx, st.Store, res.CustomerID, false, "local:kehu-compliance", uuid.Must(uuid.NewV7()).String(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	waitSegments(t, st, res.CustomerID, func(s []string) bool { return slices.Contains(s, "marketable") && !slices.Contains(s, "restricted") })
+	st.WaitSegments(t, res.CustomerID, func(s []string) bool { return slices.Contains(s, "marketable") && !slices.Contains(s, "restricted") })
 	if err := privacy.Restrict(ctx, st.Store, "00000000-0000-4000-8000-000000000000", true, "x", "01900000-0000-7000-8000-0000000000a3", time.Now()); !errors.Is(err, privacy.ErrNoCustomer) {
 		t.Fatalf("restricting no one: %v", err)
 	}
@@ -206,39 +191,6 @@ func str(v types.AttributeValue) string {
 		return s.Value
 	}
 	return ""
-}
-
-// flatten renders an item's attribute values as text (binary as is).
-func flatten(item map[string]types.AttributeValue) string {
-	var b strings.Builder
-	var walk func(types.AttributeValue)
-	walk = func(v types.AttributeValue) {
-		switch x := v.(type) {
-		case *types.AttributeValueMemberS:
-			b.WriteString(x.Value + " ")
-		case *types.AttributeValueMemberN:
-			b.WriteString(x.Value + " ")
-		case *types.AttributeValueMemberB:
-			b.Write(x.Value)
-			b.WriteString(" ")
-		case *types.AttributeValueMemberSS:
-			b.WriteString(strings.Join(x.Value, " ") + " ")
-		case *types.AttributeValueMemberL:
-			for _, e := range x.Value {
-				walk(e)
-			}
-		case *types.AttributeValueMemberM:
-			for k, e := range x.Value {
-				b.WriteString(k + " ")
-				walk(e)
-			}
-		}
-	}
-	for k, v := range item {
-		b.WriteString(k + " ")
-		walk(v)
-	}
-	return b.String()
 }
 
 // Retention (time injected, not waited for): two years after the last
@@ -262,7 +214,7 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := res.CustomerID
-	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, "marketable") })
+	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, "marketable") })
 	e := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-privacy"))), Actor: "local:kehu-privacy", Now: now}
 	th := segment.Defaults()
 	if w, n, err := e.RunRetention(ctx, th); err != nil || w+n != 0 {
@@ -277,7 +229,7 @@ func TestRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
+	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
 	if w, n, err := e.RunRetention(ctx, th); err != nil || w != 2 || n != 0 {
 		t.Fatalf("two years on: withdrew %d, erased %d, %v", w, n, err)
 	}
@@ -289,7 +241,7 @@ func TestRetention(t *testing.T) {
 	if i := slices.IndexFunc(ledger, func(l store.LedgerEntry) bool { return l.Channel == "retention" }); i < 0 || len(ledger[i].Purposes) != 2 {
 		t.Fatalf("no retention entry in %+v", ledger)
 	}
-	waitSegments(t, st, id, func(s []string) bool {
+	st.WaitSegments(t, id, func(s []string) bool {
 		return !slices.Contains(s, segment.RetentionLapsed) && !slices.Contains(s, "marketable")
 	})
 
@@ -297,12 +249,12 @@ func TestRetention(t *testing.T) {
 	if _, err := seg.Sweep(ctx, now().Add(-48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	waitSegments(t, st, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
+	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
 	if w, n, err := e.RunRetention(ctx, th); err != nil || n != 1 {
 		t.Fatalf("three years on: withdrew %d, erased %d, %v", w, n, err)
 	}
 	if tomb, err := st.Store.TombstoneOf(ctx, id); err != nil || tomb.State != store.Erased || tomb.Request != "retention" {
 		t.Fatalf("tombstone %+v %v", tomb, err)
 	}
-	waitSegments(t, st, id, func(s []string) bool { return len(s) == 0 })
+	st.WaitSegments(t, id, func(s []string) bool { return len(s) == 0 })
 }

@@ -86,17 +86,7 @@ func (l *loop) run() sender.Result {
 // waitSegment waits until the customer is (in) or is not in a segment.
 func (l *loop) waitSegment(id, segment string, in bool) {
 	l.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := l.st.Store.SegmentsOf(context.Background(), id)
-		if err == nil && slices.Contains(s.Segments, segment) == in {
-			return
-		}
-		if time.Now().After(deadline) {
-			l.t.Fatalf("customer %s: in %s should be %v; segments %v (%v)", id, segment, in, s, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	l.st.WaitSegments(l.t, id, stacktest.In(segment, in))
 }
 
 // due moves the clock past everyone's review date and lets the sweep put
