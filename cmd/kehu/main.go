@@ -51,8 +51,8 @@ const usage = `usage:
   kehu audit ID
   kehu customer export ID [--out FILE] [--html]
   kehu customer erase ID --reason TEXT | customer restrict ID | customer unrestrict ID
-  kehu consent withdraw ID --purpose PURPOSE
-  kehu requests list [--open]
+  kehu consent withdraw ID --purpose PURPOSE --channel phone|letter|email|in-person
+  kehu requests list [--open | --since YYYY-MM-DD]
   every read of personal data is audited; --purpose TEXT says what it is for
 environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual AWS_* settings
 `
@@ -78,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	outPath := fs.String("out", "", "write to this file (kehu customer export)")
 	asHTML := fs.Bool("html", false, "a readable page instead of JSON (kehu customer export)")
 	openOnly := fs.Bool("open", false, "only requests not answered yet (kehu requests list)")
+	since := fs.String("since", "", "requests made since this date, YYYY-MM-DD (kehu requests list; default: the last 35 days)")
+	channel := fs.String("channel", "", "how the person asked: phone, letter, email or in-person (kehu consent withdraw)")
 	var words []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
@@ -100,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return 1
 	}
 	c.errOut = stderr
-	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason, out: *outPath, html: *asHTML, open: *openOnly}
+	f := flags{json: *asJSON, email: *email, phone: *phone, field: *field, submission: *submission, limit: *limit, dryRun: *dryRun, purpose: *purpose, purposeName: *purpose, reason: *reason, out: *outPath, html: *asHTML, open: *openOnly, since: *since, channel: *channel}
 	err = dispatch(ctx, c, words, f, getenv, stdout)
 	switch {
 	case errors.Is(err, errUsage):
@@ -129,6 +131,8 @@ type flags struct {
 	out               string
 	html              bool
 	open              bool
+	since             string
+	channel           string
 }
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
@@ -173,9 +177,9 @@ func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(
 	case len(words) == 3 && words[0] == "customer" && (words[1] == "restrict" || words[1] == "unrestrict"):
 		return c.customerRestrict(ctx, words[2], words[1] == "restrict", out)
 	case len(words) == 3 && words[0] == "consent" && words[1] == "withdraw" && f.purposeName != "":
-		return c.consentWithdraw(ctx, words[2], f.purposeName, out)
+		return c.consentWithdraw(ctx, words[2], f.purposeName, f.channel, out)
 	case len(words) == 2 && words[0] == "requests" && words[1] == "list":
-		return c.requestsList(ctx, f.open, out)
+		return c.requestsList(ctx, f.open, f.since, out)
 	case len(words) == 2 && words[0] == "audit":
 		return c.audit(ctx, words[1], out)
 	case len(words) == 2 && words[0] == "report" && words[1] == "quality":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -90,18 +91,25 @@ func (c *cli) customerRestrict(ctx context.Context, id string, restricted bool, 
 	return nil
 }
 
-// consentWithdraw records a withdrawal received by phone or letter: a
-// ledger entry naming the operator, channel operator.
-func (c *cli) consentWithdraw(ctx context.Context, id, purpose string, out io.Writer) error {
+// withdrawalChannels are the ways a person may withdraw through an operator.
+var withdrawalChannels = []string{"phone", "letter", "email", "in-person"}
+
+// consentWithdraw records a withdrawal received by phone, letter, email or
+// in person: a ledger entry naming the operator and the channel
+// (operator-<channel>).
+func (c *cli) consentWithdraw(ctx context.Context, id, purpose, channel string, out io.Writer) error {
 	p := consent.Purpose(purpose)
 	if !p.Valid() {
 		return fmt.Errorf("%w: --purpose must be one of %v", errUsage, consent.Known)
+	}
+	if !slices.Contains(withdrawalChannels, channel) {
+		return fmt.Errorf("%w: --channel must be one of %v", errUsage, withdrawalChannels)
 	}
 	actor, entry, err := c.actorAndEntry(ctx)
 	if err != nil {
 		return err
 	}
-	err = c.store.Withdraw(ctx, store.Withdrawal{CustomerID: id, EntryID: entry.String(), Purposes: []consent.Purpose{p}, Channel: "operator",
+	err = c.store.Withdraw(ctx, store.Withdrawal{CustomerID: id, EntryID: entry.String(), Purposes: []consent.Purpose{p}, Channel: "operator-" + channel,
 		Trust: customer.Trusted, Actor: actor, At: time.Now()})
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: no customer %s", errNotFound, id)
@@ -156,17 +164,27 @@ func (c *cli) customerExport(ctx context.Context, id, path string, asHTML bool, 
 }
 
 // requestsList lists the data-subject requests with their due dates
-// (compliance); --open: those not answered yet.
-func (c *cli) requestsList(ctx context.Context, open bool, out io.Writer) error {
-	all, err := c.store.Requests(ctx)
+// (compliance): --open, those not answered yet; otherwise those made
+// since a date (default: the last 35 days, the backups' window).
+func (c *cli) requestsList(ctx context.Context, open bool, since string, out io.Writer) error {
+	var rows []store.Request
+	var err error
+	if open {
+		rows, err = c.store.OpenRequests(ctx)
+	} else {
+		from := time.Now().UTC().AddDate(0, 0, -35)
+		if since != "" {
+			if from, err = time.Parse(time.DateOnly, since); err != nil {
+				return fmt.Errorf("%w: --since must be a date, YYYY-MM-DD", errUsage)
+			}
+		}
+		rows, err = c.store.RequestsSince(ctx, from, time.Now().UTC())
+	}
 	if err != nil {
 		return err
 	}
-	rows := []store.Request{}
-	for _, r := range all {
-		if !open || r.State == store.RequestOpen || r.State == store.RequestScheduled {
-			rows = append(rows, r)
-		}
+	if rows == nil {
+		rows = []store.Request{}
 	}
 	if c.json {
 		return c.printJSON(out, rows)

@@ -91,13 +91,16 @@ func TestPrivacyCLI(t *testing.T) {
 	}
 
 	// A withdrawal by phone: recorded with the operator and the channel.
-	if _, errOut, code := kehu(t, st.Table, "consent", "withdraw", id, "--purpose", "marketing"); code != 0 {
+	if _, _, code := kehu(t, st.Table, "consent", "withdraw", id, "--purpose", "marketing"); code != 2 {
+		t.Fatalf("a withdrawal without its channel: %d", code)
+	}
+	if _, errOut, code := kehu(t, st.Table, "consent", "withdraw", id, "--purpose", "marketing", "--channel", "phone"); code != 0 {
 		t.Fatal(errOut)
 	}
 	p, _ := st.Store.Profile(ctx, id)
 	ledger, _ := st.Store.Ledger(ctx, id)
 	last := ledger[len(ledger)-1]
-	if p.Consent[consent.Marketing].Granted || last.Entity != store.EntityWithdrawal || last.Channel != "operator" || last.Actor != "local:LOCALCOMPLIANCE" {
+	if p.Consent[consent.Marketing].Granted || last.Entity != store.EntityWithdrawal || last.Channel != "operator-phone" || last.Actor != "local:LOCALCOMPLIANCE" {
 		t.Fatalf("withdrawal: %+v %+v", p.Consent, last)
 	}
 	// Restriction and its lifting.

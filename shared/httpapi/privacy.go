@@ -45,13 +45,16 @@ type PrivacyDeps struct {
 //	GET  /v1/privacy?t=…               the page: consents, requests, buttons
 //	POST /v1/privacy/withdraw           withdraw one purpose (t, purpose)
 //	POST /v1/privacy/copy               ask for a copy: emailed as a short-lived download link
-//	GET  /v1/privacy/download?t=…       the copy (a page; &format=json the JSON)
+//	GET  /v1/privacy/download?t=…       the copy's page: a button per format (reads nothing)
+//	POST /v1/privacy/download           the copy (t, format html|json): once per format
 //	POST /v1/privacy/correct            to the update survey, with a fresh link
 //	POST /v1/privacy/erase              ask for erasure: carried out after the cooling-off
 //	POST /v1/privacy/erase/cancel       cancel it, until then
 //
-// Holding the link proves control of the address it was sent to. A GET
-// changes nothing (the download is a read, audited).
+// Holding the link proves control of the address it was sent to (its
+// subject names that address): the page acts while it is a verified
+// address of the customer's, and every email it causes goes there. A GET
+// changes and reads nothing personal.
 type PrivacyPages struct {
 	Deps       *PrivacyDeps
 	Build      func(ctx context.Context) (*PrivacyDeps, error)
@@ -68,7 +71,7 @@ type PrivacyPages struct {
 
 // PrivacyRoutes lists the route keys PrivacyPages serves.
 var PrivacyRoutes = []string{"GET /v1/privacy", "POST /v1/privacy/withdraw", "POST /v1/privacy/copy", "GET /v1/privacy/download",
-	"POST /v1/privacy/correct", "POST /v1/privacy/erase", "POST /v1/privacy/erase/cancel"}
+	"POST /v1/privacy/download", "POST /v1/privacy/correct", "POST /v1/privacy/erase", "POST /v1/privacy/erase/cancel"}
 
 func (h *PrivacyPages) deps(ctx context.Context) (*PrivacyDeps, error) {
 	return buildDeps(ctx, &h.built, &h.Deps, h.Build)
@@ -123,9 +126,6 @@ func (h *PrivacyPages) Handle(ctx context.Context, req events.APIGatewayV2HTTPRe
 }
 
 func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, error) {
-	if req.RouteKey == "GET /v1/privacy/download" {
-		return h.download(ctx, d, req)
-	}
 	var body *decoded
 	if req.RequestContext.HTTP.Method == http.MethodPost {
 		b, err := decodeBody(req, h.MaxBody)
@@ -134,9 +134,16 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 		}
 		body = b
 	}
+	if strings.HasSuffix(req.RouteKey, " /v1/privacy/download") {
+		return h.download(ctx, d, req, body)
+	}
 	c, err := d.Keys.Parse(token(req, body), link.Privacy, h.now())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(err)
+	}
+	addr, ok := sender.PrivacyAddress(c.Subject)
+	if !ok {
+		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(link.ErrForged)
 	}
 	p, err := d.Store.Profile(ctx, c.Customer)
 	if errors.Is(err, store.ErrNotFound) {
@@ -145,6 +152,11 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
+	// The link acts for the address it was sent to, while that address is
+	// a verified one of the customer's.
+	if x := p.IDs[addr]; !x.Indexed || !x.Verified {
+		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(store.ErrNotVerifiable)
 	}
 	raw := token(req, body)
 	now := h.now().UTC()
@@ -176,10 +188,11 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 			return events.APIGatewayV2HTTPResponse{}, "", err
 		}
 		download := strings.TrimRight(d.Sender.Settings.PublicURL, "/") + "/v1/privacy/download?t=" + url.QueryEscape(tok)
-		if err := d.Sender.SendCopyLink(ctx, p.CustomerID, download); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, "", err
+		// To the address this link came to, only. Not sent: the request
+		// stays open, with its due date, for an operator.
+		if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendCopy, download); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", mailProblem(err)
 		}
-		r.SK = r.CreatedAt.UTC().Format(time.RFC3339Nano) + "#" + r.ID
 		if err := d.Store.SetRequestState(ctx, r, store.RequestOpen, store.RequestDone, now); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, "", err
 		}
@@ -192,14 +205,22 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusSeeOther,
 			Headers: map[string]string{"Location": "../surveys/" + url.PathEscape(h.survey()) + "?t=" + url.QueryEscape(tok)}}, "correct", nil
 	case "POST /v1/privacy/erase":
-		if _, err := d.Store.PendingErasure(ctx, p.CustomerID); err == nil {
-			return h.page(ctx, d, p, raw, "", req.RouteKey)
-		}
 		run := now.Add(h.coolingOff())
 		r := store.Request{ID: uuid.NewString(), CustomerID: p.CustomerID, Kind: store.RequestErasure, Channel: "self-service",
 			State: store.RequestScheduled, CreatedAt: now, DueAt: now.Add(h.answerIn()), RunAt: &run}
-		if err := d.Store.PutRequest(ctx, r); err != nil {
+		switch err := d.Store.PutRequest(ctx, r); {
+		case errors.Is(err, store.ErrErasurePending):
+			return h.page(ctx, d, p, raw, "", req.RouteKey) // scheduled already (a second click)
+		case err != nil:
 			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		// The address is told, with the date and the page to cancel from:
+		// a link forwarded to someone else cannot erase unnoticed.
+		if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendErasure, run.Format("2006-01-02 15:04 UTC")); err != nil {
+			if cerr := d.Store.SetRequestState(context.WithoutCancel(ctx), r, store.RequestScheduled, store.RequestCancelled, now); cerr != nil {
+				return events.APIGatewayV2HTTPResponse{}, "", errors.Join(mailProblem(err), cerr)
+			}
+			return events.APIGatewayV2HTTPResponse{}, "", mailProblem(err)
 		}
 		return h.page(ctx, d, p, raw, "erasure-scheduled", req.RouteKey)
 	case "POST /v1/privacy/erase/cancel":
@@ -207,12 +228,28 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 		if err == nil {
 			err = d.Store.SetRequestState(ctx, *r, store.RequestScheduled, store.RequestCancelled, now)
 		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			// Claimed by the sweep: under way, too late to cancel.
+			return h.page(ctx, d, p, raw, "erasure-running", req.RouteKey)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return events.APIGatewayV2HTTPResponse{}, "", err
 		}
 		return h.page(ctx, d, p, raw, "erasure-cancelled", req.RouteKey)
 	}
 	return events.APIGatewayV2HTTPResponse{}, "", problem(http.StatusNotFound, "not-found", "Not found", "No such page.")
+}
+
+// mailProblem answers an email that did not go out: 503, try again
+// (the error names the mail service's kind of failure only).
+func mailProblem(err error) error {
+	if errors.Is(err, sender.ErrNoVerifiedAddress) {
+		return linkProblem(store.ErrNotVerifiable)
+	}
+	p := problem(http.StatusServiceUnavailable, "mail-unavailable", "Email not sent",
+		"The email could not be sent just now; nothing else was changed. Please try again in a little while.")
+	p.retryAfter = retryAfter()
+	return errors.Join(p, err)
 }
 
 func (h *PrivacyPages) survey() string {
@@ -240,14 +277,42 @@ func newEntryID() string {
 	return id.String()
 }
 
-// download answers the copy: the readable page, or with format=json the
-// JSON document. A read of everything held, audited as the person's own.
-func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, error) {
-	c, err := d.Keys.Parse(req.QueryStringParameters["t"], link.Download, h.now())
+// download answers the copy. The GET shows a button only (a mail
+// scanner that fetches the link reads nothing, and nothing is audited);
+// the POST returns the readable page, or with format=json the JSON
+// document — each format once per link (a mark in the customer's
+// partition until the link expires): a read of everything held, audited
+// as the person's own, without what belongs to others.
+func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events.APIGatewayV2HTTPRequest, body *decoded) (events.APIGatewayV2HTTPResponse, string, error) {
+	raw := token(req, body)
+	c, err := d.Keys.Parse(raw, link.Download, h.now())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(err)
 	}
+	if req.RequestContext.HTTP.Method != http.MethodPost {
+		var b strings.Builder
+		if err := downloadPage.Execute(&b, struct{ Token string }{raw}); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: b.String(), Headers: map[string]string{"Content-Type": "text/html; charset=utf-8"}},
+			"download-page", nil
+	}
+	format := first(body, "format")
+	if format != "json" {
+		format = "html"
+	}
+	use := store.LinkUse{CustomerID: c.Customer, ID: c.ID + "#" + format, Expires: c.ExpiresAt()}
+	switch err := d.Store.UseLink(ctx, use, h.now()); {
+	case errors.Is(err, store.ErrLinkUsed):
+		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(err)
+	case err != nil:
+		return events.APIGatewayV2HTTPResponse{}, "", err
+	}
 	x, err := d.Reader.Export(ctx, c.Customer)
+	if err != nil {
+		// Not read: the link may be used again.
+		_ = d.Store.DeleteCustomerItem(context.WithoutCancel(ctx), c.Customer, store.LinkSK(use.ID))
+	}
 	if errors.Is(err, record.ErrNoCustomer) {
 		return events.APIGatewayV2HTTPResponse{}, "", problem(http.StatusGone, "link-stale", "Link no longer applies",
 			"There is nothing held about you any more.")
@@ -255,7 +320,7 @@ func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", err
 	}
-	if req.QueryStringParameters["format"] == "json" {
+	if format == "json" {
 		doc, err := json.MarshalIndent(x, "", "  ")
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, "", err
@@ -270,6 +335,17 @@ func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: page, Headers: map[string]string{"Content-Type": "text/html; charset=utf-8"}},
 		"download", nil
 }
+
+var downloadPage = template.Must(template.New("download").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<title>您的资料副本 · Your copy</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}form{display:inline}button{margin:.3rem 0;padding:.4rem .8rem}</style></head><body>
+<h1>您的资料副本 <span lang="en">· Your copy</span></h1>
+<p>每种格式可下载一次。 · Each format can be downloaded once.</p>
+<form method="post" action="download"><input type="hidden" name="t" value="{{.Token}}"><input type="hidden" name="format" value="html"><button type="submit">查看（网页） · View (web page)</button></form>
+<form method="post" action="download"><input type="hidden" name="t" value="{{.Token}}"><input type="hidden" name="format" value="json"><button type="submit">下载 JSON · Download JSON</button></form>
+</body></html>
+`))
 
 type privacyData struct {
 	Base     string // "../" per level below /v1/privacy: the forms' actions stay right under any base path
@@ -288,19 +364,16 @@ func (h *PrivacyPages) page(ctx context.Context, d *PrivacyDeps, p *store.Profil
 			pd.Consents = append(pd.Consents, pageConsent{Purpose: string(purpose), Granted: st.Granted})
 		}
 	}
-	all, err := d.Store.Requests(ctx)
+	all, err := d.Store.CustomerRequests(ctx, p.CustomerID)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, "", err
 	}
 	for i := range all {
 		r := all[i]
-		if r.CustomerID != p.CustomerID {
-			continue
-		}
-		if r.Kind == store.RequestErasure && r.State == store.RequestScheduled {
+		if r.Kind == store.RequestErasure && (r.State == store.RequestScheduled || r.State == store.RequestRunning) {
 			pd.Erasure = &r
 		}
-		if r.State == store.RequestOpen || r.State == store.RequestScheduled {
+		if r.State == store.RequestOpen || r.State == store.RequestScheduled || r.State == store.RequestRunning {
 			pd.Open = append(pd.Open, r)
 		}
 	}
@@ -324,7 +397,7 @@ var privacyPage = template.Must(template.New("privacy").Parse(`<!doctype html>
 <title>您的资料与同意 · Your data and consent</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}form{display:inline}button{margin:.3rem 0;padding:.4rem .8rem}li{margin:.4rem 0}</style></head><body>
 <h1>您的资料与同意 <span lang="en">· Your data and consent</span></h1>
-{{if .Done}}<p role="status"><strong>{{if eq .Done "copy-sent"}}副本的下载链接已发送到您的邮箱。 · The link to your copy is on its way to your email.{{else if eq .Done "erasure-scheduled"}}删除已安排，冷静期结束后执行；期间可随时取消。 · Erasure is scheduled; it runs after the cooling-off, and you can cancel it until then.{{else if eq .Done "erasure-cancelled"}}删除已取消。 · Erasure cancelled.{{else}}已撤回。 · Withdrawn.{{end}}</strong></p>{{end}}
+{{if .Done}}<p role="status"><strong>{{if eq .Done "copy-sent"}}副本的下载链接已发送到您的邮箱。 · The link to your copy is on its way to your email.{{else if eq .Done "erasure-scheduled"}}删除已安排，冷静期结束后执行；期间可随时取消。 · Erasure is scheduled; it runs after the cooling-off, and you can cancel it until then.{{else if eq .Done "erasure-cancelled"}}删除已取消。 · Erasure cancelled.{{else if eq .Done "erasure-running"}}删除已在进行中，无法取消。 · The erasure is under way and can no longer be cancelled.{{else}}已撤回。 · Withdrawn.{{end}}</strong></p>{{end}}
 <h2>同意 · Consent</h2>
 <ul>{{range .Consents}}<li>{{.Purpose}}: {{if .Granted}}同意 · granted
 <form method="post" action="{{$.Base}}privacy/withdraw"><input type="hidden" name="t" value="{{$.Token}}"><input type="hidden" name="purpose" value="{{.Purpose}}"><button type="submit">撤回 · Withdraw</button></form>
@@ -333,8 +406,8 @@ var privacyPage = template.Must(template.New("privacy").Parse(`<!doctype html>
 <form method="post" action="{{$.Base}}privacy/copy"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">获取副本（通过邮件） · Send me a copy (by email)</button></form>
 <form method="post" action="{{$.Base}}privacy/correct"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">更正我的资料 · Correct my details</button></form>
 <h2>删除 · Erasure</h2>
-{{if .Erasure}}<p>删除将于 {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}} 执行。 · Your data will be erased on {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}}.</p>
-<form method="post" action="{{$.Base}}privacy/erase/cancel"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">取消删除 · Cancel the erasure</button></form>
+{{if .Erasure}}<p>删除将于 {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}} 执行。 · Your data will be erased on {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}}.</p>{{if eq .Erasure.State "scheduled"}}
+<form method="post" action="{{$.Base}}privacy/erase/cancel"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">取消删除 · Cancel the erasure</button></form>{{end}}
 {{else}}<form method="post" action="{{$.Base}}privacy/erase"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">删除我的资料 · Erase my data</button></form>{{end}}
 {{if .Open}}<h2>您的请求 · Your requests</h2><ul>{{range .Open}}<li>{{.Kind}} — {{.State}} — 答复期限 · answer by {{.DueAt.Format "2006-01-02"}}</li>{{end}}</ul>{{end}}
 </body></html>

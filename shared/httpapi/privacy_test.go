@@ -23,6 +23,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/link"
 	"github.com/kehu-dev/kehu/shared/record"
+	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -80,7 +81,7 @@ func TestPrivacySelfService(t *testing.T) {
 	}
 	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, "marketable") })
 	h := st.Privacy(t, now)
-	tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: "page", Expires: now().Add(time.Hour).Unix()})
+	tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: sender.PrivacySubject(k), Expires: now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,21 +122,40 @@ func TestPrivacySelfService(t *testing.T) {
 		t.Fatalf("no download link in %s", mails[0].Text)
 	}
 	dl, _ := url.QueryUnescape(m[1])
-	got := privacyRequest(t, h, "GET", "GET /v1/privacy/download", "t="+url.QueryEscape(dl)+"&format=json", "")
+	exports := func() int {
+		audit, _ := st.Store.Audit(ctx, id)
+		n := 0
+		for _, a := range audit {
+			if a.Action == "export" && a.Actor == "local:kehu-privacy" {
+				n++
+			}
+		}
+		return n
+	}
+	// The GET (what a mail scanner fetches) shows buttons: nothing read.
+	if g := privacyRequest(t, h, "GET", "GET /v1/privacy/download", "t="+url.QueryEscape(dl), ""); g.StatusCode != 200 ||
+		strings.Contains(g.Body, "Lin Hui") || !strings.Contains(g.Body, `method="post" action="download"`) || exports() != 0 {
+		t.Fatalf("download page: %d %d %s", g.StatusCode, exports(), g.Body)
+	}
+	dlBody := "t=" + url.QueryEscape(dl)
+	got := privacyRequest(t, h, "POST", "POST /v1/privacy/download", "", dlBody+"&format=json")
 	var x record.Export
 	if err := json.Unmarshal([]byte(got.Body), &x); got.StatusCode != 200 || err != nil || !strings.Contains(got.Body, "Lin Hui") ||
 		!strings.Contains(got.Body, email) || len(x.Unreadable) != 0 {
 		t.Fatalf("download: %d %v %s", got.StatusCode, err, got.Body)
 	}
-	if html := privacyRequest(t, h, "GET", "GET /v1/privacy/download", "t="+url.QueryEscape(dl), ""); !strings.Contains(html.Body, "Lin Hui") {
+	if again := privacyRequest(t, h, "POST", "POST /v1/privacy/download", "", dlBody+"&format=json"); again.StatusCode != 410 ||
+		!strings.Contains(again.Body, "Link already used") || strings.Contains(again.Body, "Lin Hui") {
+		t.Fatalf("the JSON copy twice: %d %s", again.StatusCode, again.Body)
+	}
+	if html := privacyRequest(t, h, "POST", "POST /v1/privacy/download", "", dlBody+"&format=html"); !strings.Contains(html.Body, "Lin Hui") {
 		t.Fatal("the readable copy lacks the name")
 	}
-	if r := privacyRequest(t, h, "GET", "GET /v1/privacy/download", q, ""); r.StatusCode != 403 {
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/download", "", q+"&format=json"); r.StatusCode != 403 {
 		t.Fatalf("the page's link as a download link: %d", r.StatusCode)
 	}
-	audit, _ := st.Store.Audit(ctx, id)
-	if !slices.ContainsFunc(audit, func(a store.AuditRecord) bool { return a.Action == "export" && a.Actor == "local:kehu-privacy" }) {
-		t.Fatalf("the copy's read is not audited: %+v", audit)
+	if n := exports(); n != 2 {
+		t.Fatalf("the copy's reads audited %d times, want 2", n)
 	}
 
 	// Correct: to the survey, with a fresh link.
@@ -143,9 +163,19 @@ func TestPrivacySelfService(t *testing.T) {
 		t.Fatalf("correct: %d %v", r.StatusCode, r.Headers)
 	}
 
-	// Erasure, cancelled: nothing erased.
-	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 200 || !strings.Contains(r.Body, "erase/cancel") {
-		t.Fatalf("erase: %d %s", r.StatusCode, r.Body)
+	// Erasure, cancelled: nothing erased. A second click schedules no
+	// second one; the address is told, with the page to cancel from.
+	for range 2 {
+		if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 200 || !strings.Contains(r.Body, "erase/cancel") {
+			t.Fatalf("erase: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	if reqs, _ := st.Store.CustomerRequests(ctx, id); len(slices.DeleteFunc(reqs, func(r store.Request) bool { return r.Kind != store.RequestErasure })) != 1 {
+		t.Fatalf("two clicks scheduled %+v", reqs)
+	}
+	notices := stacktest.Emails(t, email)
+	if len(notices) != 2 || !strings.Contains(notices[0].Subject+notices[1].Subject, "erase") {
+		t.Fatalf("erasure notice: %+v", notices)
 	}
 	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase/cancel", "", q); r.StatusCode != 200 {
 		t.Fatalf("cancel: %d", r.StatusCode)
@@ -153,7 +183,7 @@ func TestPrivacySelfService(t *testing.T) {
 	mu.Lock()
 	clock = clock.Add(8 * 24 * time.Hour)
 	mu.Unlock()
-	tok2, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: "page", Expires: now().Add(time.Hour).Unix()})
+	tok2, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: sender.PrivacySubject(k), Expires: now().Add(time.Hour).Unix()})
 	q = "t=" + url.QueryEscape(tok2)
 	if n, err := h.Deps.Eraser.RunDueErasures(ctx); err != nil || n != 0 {
 		t.Fatalf("a cancelled erasure ran: %d %v", n, err)
@@ -178,7 +208,7 @@ func TestPrivacySelfService(t *testing.T) {
 	if _, err := st.Store.Profile(ctx, id); err == nil {
 		t.Fatal("the profile survived its erasure")
 	}
-	reqs, _ := st.Store.Requests(ctx)
+	reqs, _ := st.Store.CustomerRequests(ctx, id)
 	states := map[string]int{}
 	for _, r := range reqs {
 		states[r.Kind+":"+r.State]++

@@ -201,8 +201,13 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 			// posts attach here), and the sender asks it to confirm.
 			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Confirmable: true}
 		case unclaimed(r):
+			// Verified (links to the privacy page and the copy go there)
+			// only when a trusted system creates the customer with it: one
+			// a trusted system adds to an existing customer (an order with
+			// the customer's phone and another address) is asked to
+			// confirm first, like any other.
 			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Indexed: true,
-				Verified:    w.trust == customer.Trusted,
+				Verified:    w.trust == customer.Trusted && c.NewCustomer,
 				Confirmable: c.NewCustomer || w.trust != customer.Asserted}
 			c.IndexPut = append(c.IndexPut, r)
 		default: // another customer's: kept for the record, never matched

@@ -203,6 +203,22 @@ func TestDecide(t *testing.T) {
 					t.Errorf("a submission naming its subject prevented no duplicate: %v", p.commit.Matched)
 				}
 			}},
+		{"a trusted order with C's phone and a new email: the email is C's to confirm, not verified (no privacy link goes there unclicked)",
+			sub(customer.Trusted, []store.IndexRef{phone1, email2}, nil),
+			map[store.IndexRef]string{phone1: "C"}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || !x.Indexed || !x.Confirmable || x.Verified {
+					t.Fatalf("%+v", x)
+				}
+			}},
+		{"a trusted system creating a customer: its address is verified",
+			sub(customer.Trusted, []store.IndexRef{email2}, nil),
+			map[store.IndexRef]string{}, map[string]*store.Profile{},
+			func(t *testing.T, p plan) {
+				if x := p.commit.IDs[email2.Key()]; !p.commit.NewCustomer || !x.Indexed || !x.Verified {
+					t.Fatalf("%+v", x)
+				}
+			}},
 		{"confirming as is records the time and raises no trust (the person saw no value)",
 			func() write {
 				w := sub(customer.Proven, nil, nil)

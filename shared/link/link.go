@@ -36,7 +36,7 @@ const (
 	Survey   Purpose = "survey"   // answer an update survey (Subject: the survey id); single use
 	Confirm  Purpose = "confirm"  // confirm an address (Subject: "<kind>:<submission id>" that added it); single use
 	Withdraw Purpose = "withdraw" // withdraw a consent purpose (Subject: the purpose); repeatable
-	Privacy  Purpose = "privacy"  // the person's privacy page (Subject: "page"); repeatable
+	Privacy  Purpose = "privacy"  // the person's privacy page (Subject: "page:" and the address key it was sent to); repeatable
 	Download Purpose = "download" // a copy of the person's data (Subject: the request id); short-lived
 )
 
@@ -104,7 +104,7 @@ func New(current []byte, older ...[]byte) (*Keys, error) {
 
 var (
 	customerID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	subject    = regexp.MustCompile(`^[a-z0-9:_-]{1,80}$`)
+	subject    = regexp.MustCompile(`^[A-Za-z0-9:_-]{1,80}$`)
 	tokenID    = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 )
 

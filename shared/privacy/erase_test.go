@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/store"
 )
@@ -78,6 +80,36 @@ func TestErasureIsComplete(t *testing.T) {
 		t.Fatalf("setup: %v %v", st.Count(t), counts.Segments)
 	}
 	emailHash := svc.Index.Identity(customer.IdentityEmail, strings.ToLower(email))
+	before, _ := st.Store.Profile(ctx, id)
+	var idKeys []string
+	for k := range before.IDs {
+		idKeys = append(idKeys, k)
+	}
+	if w, _ := st.Store.Profile(ctx, other.CustomerID); len(w.IDs) != 2 {
+		t.Fatalf("setup: the other customer holds %v", w.IDs)
+	}
+	// A quarantined payload nobody can decrypt: skipped, it stops no erasure.
+	var poison map[string]types.AttributeValue
+	for _, it := range st.Scan(t) {
+		if str(it["pk"]) == "QUARANTINE" {
+			poison = it
+		}
+	}
+	poison["sk"] = &types.AttributeValueMemberS{Value: "poison-" + uuid.NewString()}
+	poison["payload"] = &types.AttributeValueMemberB{Value: []byte("not a ciphertext")}
+	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: poison}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Credentials that cannot read the identifiers stop the erasure before
+	// it deletes anything (the quarantine could not be searched).
+	blind := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-analyst"))), Actor: "local:kehu-analyst"}
+	if err := blind.Erase(ctx, id, "the person asked (request 42)", "operator"); !errors.Is(err, privacy.ErrUnreadableIdentifier) {
+		t.Fatalf("an erasure that cannot search the quarantine: %v", err)
+	}
+	if _, err := st.Store.Profile(ctx, id); err != nil || st.Count(t)["quarantine"] != 2 {
+		t.Fatalf("after the stopped erasure: %v %v", err, st.Count(t))
+	}
 
 	e := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance"))), Actor: "local:kehu-compliance"}
 	if err := e.Erase(ctx, id, "the person asked (request 42)", "operator"); err != nil {
@@ -97,7 +129,7 @@ func TestErasureIsComplete(t *testing.T) {
 	digits := func(s string) string {
 		return strings.Map(func(r rune) rune { return map[bool]rune{true: r, false: -1}[r >= '0' && r <= '9'] }, s)
 	}
-	for _, v := range []string{strings.ToLower(email), name, text, "SO-ERASE", emailHash, "hello", "西南", "c-erase"} {
+	for _, v := range append([]string{strings.ToLower(email), name, text, "SO-ERASE", emailHash, "hello", "西南", "c-erase"}, idKeys...) {
 		if strings.Contains(strings.ToLower(all), strings.ToLower(v)) {
 			t.Errorf("%q is still in the table", v)
 		}
@@ -117,9 +149,10 @@ func TestErasureIsComplete(t *testing.T) {
 			}
 		case pk == "CUST#"+id:
 			t.Errorf("item %s of the erased customer remains", sk)
-		case strings.HasPrefix(pk, "AUDIT#"), strings.HasPrefix(pk, "DKEY#"), pk == "REQUESTS":
+		case strings.HasPrefix(pk, "AUDIT#"), strings.HasPrefix(pk, "DKEY#"), pk == "REQ#"+id, strings.HasPrefix(pk, "REQLOG#"):
 			// The audit of reads; shared data keys; the erasure's own request
 			// record (the customer id, kind and dates: no value).
+		case pk == "QUARANTINE" && strings.HasPrefix(sk, "poison-"):
 		case pk == "QUARANTINE":
 			t.Errorf("a quarantined payload naming the customer remains")
 		case strings.HasPrefix(pk, "SEG#") && sk == id:
@@ -128,8 +161,21 @@ func TestErasureIsComplete(t *testing.T) {
 			t.Errorf("item %s / %s names the erased customer", pk, sk)
 		}
 	}
+	// The other customer's submission carried this one's phone: it is
+	// gone from that customer, value and key (its own email stays).
+	w, _ := st.Store.Profile(ctx, other.CustomerID)
+	wEntry, _ := st.Store.Entry(ctx, other.CustomerID, other.SubmissionID)
+	if _, kept := wEntry.Sealed["phone"]; kept || len(w.IDs) != 1 || len(w.IdentifiersOf(customer.IdentityEmail)) != 1 || wEntry.Sealed["email"] == nil {
+		t.Errorf("the other customer keeps the erased one's phone: ids %v, sealed %v", w.IDs, wEntry.Fields())
+	}
+	if reqs, _ := st.Store.OpenRequests(ctx); len(reqs) != 0 {
+		t.Errorf("open requests after the erasure: %+v", reqs)
+	}
+	if reqs, _ := st.Store.CustomerRequests(ctx, id); len(reqs) != 1 || reqs[0].State != store.RequestDone || reqs[0].Channel != "operator" {
+		t.Errorf("the erasure's request: %+v", reqs)
+	}
 	tomb, err := st.Store.TombstoneOf(ctx, id)
-	if err != nil || tomb.State != store.Erased || tomb.Actor != "local:kehu-compliance" || len(tomb.IndexRefs) != 0 {
+	if err != nil || tomb.State != store.Erased || tomb.Actor != "local:kehu-analyst" || len(tomb.IndexRefs) != 0 {
 		t.Fatalf("tombstone %+v %v", tomb, err)
 	}
 	if audit, _ := st.Store.Audit(ctx, id); len(audit) == 0 || audit[len(audit)-1].Purpose != "erasure: find the quarantined payloads naming the customer" {
@@ -257,4 +303,138 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("tombstone %+v %v", tomb, err)
 	}
 	st.WaitSegments(t, id, func(s []string) bool { return len(s) == 0 })
+}
+
+// submitOnFirstOpen is the eraser's opener, with a submission for the
+// customer slipped in at its first decryption: between the erasure's first
+// read of the profile and its deletion.
+type submitOnFirstOpen struct {
+	record.Opener
+	once   sync.Once
+	submit func()
+}
+
+func (o *submitOnFirstOpen) Open(ctx context.Context, aad envelope.AAD, blob []byte, keys map[string][]byte) ([]byte, error) {
+	o.once.Do(o.submit)
+	return o.Opener.Open(ctx, aad, blob, keys)
+}
+
+// A submission that lands while an erasure runs (a new phone: a new index
+// entry pointing to the customer) leaves nothing behind: the profile is
+// deleted only at the version its references were read from.
+func TestErasureTakesWhatASubmissionAddsMeanwhile(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	email := stacktest.Unique("race") + "@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Du Fu"}, "email": {email}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	opener := &submitOnFirstOpen{Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance")))}
+	opener.submit = func() {
+		r, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Du Fu"}, "email": {email}, "phone": {"+86 137 0000 1111"}},
+			Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+		if err != nil || r.CustomerID != id {
+			t.Errorf("the submission meanwhile: %+v %v", r, err)
+		}
+	}
+	e := &privacy.Eraser{Store: st.Store, Opener: opener, Actor: "local:kehu-compliance"}
+	if err := e.Erase(ctx, id, "operator test", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range st.Scan(t) {
+		pk := str(it["pk"])
+		if pk != "CUST#"+id && pk != "REQ#"+id && !strings.HasPrefix(pk, "REQLOG#") && !strings.HasPrefix(pk, "AUDIT#") &&
+			strings.Contains(string(stacktest.Dump(it)), id) {
+			t.Errorf("item %s / %s names the erased customer", pk, str(it["sk"]))
+		}
+	}
+}
+
+// Due erasures are claimed before they run: a cancel after the claim is
+// too late (the erasure runs, and is done); one customer's failure stops
+// no other's.
+func TestDueErasuresAreClaimed(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	now := time.Now().UTC()
+	var ids []string
+	for i := range 2 {
+		res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Li Bai"}, "email": {stacktest.Unique(fmt.Sprint("due", i)) + "@example.com"}},
+			Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.CustomerID)
+		run := now.Add(-time.Minute)
+		r := store.Request{ID: uuid.NewString(), CustomerID: res.CustomerID, Kind: store.RequestErasure, Channel: "self-service", State: store.RequestScheduled,
+			CreatedAt: now.Add(-8 * 24 * time.Hour), DueAt: now.Add(7 * 24 * time.Hour), RunAt: &run}
+		if err := st.Store.PutRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		r2 := r
+		r2.ID = uuid.NewString()
+		if err := st.Store.PutRequest(ctx, r2); !errors.Is(err, store.ErrErasurePending) {
+			t.Fatalf("a second scheduled erasure: %v", err)
+		}
+	}
+	// The first is claimed (as the sweep does) before the person cancels.
+	pending, err := st.Store.PendingErasure(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Store.SetRequestState(ctx, *pending, store.RequestScheduled, store.RequestRunning, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Store.SetRequestState(ctx, *pending, store.RequestScheduled, store.RequestCancelled, now); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a cancel after the claim: %v", err)
+	}
+	// The second customer's identifiers cannot be read by these
+	// credentials: its erasure fails, the first's is done.
+	blindFor := &selectiveOpener{Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance"))), deny: ids[1]}
+	e := &privacy.Eraser{Store: st.Store, Opener: blindFor, Actor: "local:kehu-privacy", Now: func() time.Time { return now }}
+	n, err := e.RunDueErasures(ctx)
+	if n != 1 || !errors.Is(err, privacy.ErrUnreadableIdentifier) {
+		t.Fatalf("due erasures: %d %v", n, err)
+	}
+	if _, err := st.Store.Profile(ctx, ids[0]); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the claimed erasure did not run: %v", err)
+	}
+	open, _ := st.Store.OpenRequests(ctx)
+	var left []string
+	for _, r := range open {
+		if slices.Contains(ids, r.CustomerID) {
+			left = append(left, r.CustomerID+":"+r.State)
+		}
+	}
+	if !slices.Equal(left, []string{ids[1] + ":" + store.RequestRunning}) {
+		t.Fatalf("open requests after the run: %v", left)
+	}
+	// The next run, able to read, finishes it.
+	blindFor.deny = ""
+	if n, err := e.RunDueErasures(ctx); n != 1 || err != nil {
+		t.Fatalf("the next run: %d %v", n, err)
+	}
+	if _, err := st.Store.PendingErasure(ctx, ids[1]); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the erasure slot after the erasure: %v", err)
+	}
+}
+
+// selectiveOpener refuses to open one customer's values.
+type selectiveOpener struct {
+	record.Opener
+	deny string
+}
+
+func (o *selectiveOpener) Open(ctx context.Context, aad envelope.AAD, blob []byte, keys map[string][]byte) ([]byte, error) {
+	if aad.Customer == o.deny {
+		return nil, envelope.ErrDenied
+	}
+	return o.Opener.Open(ctx, aad, blob, keys)
 }

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +33,14 @@ type Eraser struct {
 	Opener record.Opener
 	Actor  string
 	Now    func() time.Time
+	Log    *slog.Logger // what it could not search (ids only); none if nil
+}
+
+func (e *Eraser) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // ErrNoCustomer means there is no such customer, and never was one erased.
@@ -48,15 +58,20 @@ func (e *Eraser) now() time.Time {
 // returns store.ErrErased. reason and request say why (never personal
 // data: they are kept on the tombstone).
 //
-// In order: the tombstone (state erasing, the identifiers' index keys and
-// the order keys to delete); the quarantined payloads that name the
-// customer's identifiers; the profile (its stream record takes the
-// customer out of every segment); the blind-index entries (a later
-// submission with the same address is a new customer); the order records;
-// the reviews; every ledger entry stripped to the lawful-processing
-// record; every other item of the customer's partition (send records,
-// link marks, data of pending requests); the tombstone marked erased. The
-// audit records stay, in their own partition.
+// In order: the tombstone (state erasing); for an operator's or the
+// retention's erasure its request record (a self-service one has its
+// own); the quarantined payloads that name the customer's identifiers;
+// the identifiers' index keys and the order keys, kept on the tombstone,
+// and the profile, deleted at the version they were read from (a
+// submission meanwhile is read again: nothing it added is left behind;
+// the profile's stream record takes the customer out of every segment);
+// the blind-index entries (a later submission with the same address is a
+// new customer); the order records; the reviews, with the identifiers
+// another customer's submission carried (unindexed there); every ledger
+// entry stripped to the lawful-processing record; every other item of the
+// customer's partition (send records, link marks); the tombstone marked
+// erased, and the request done. The audit records stay, in their own
+// partition.
 func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) error {
 	tomb, err := e.Store.BeginErasure(ctx, customerID, store.Tombstone{Actor: e.Actor, Reason: reason, Request: request, At: e.now()})
 	if err != nil {
@@ -65,6 +80,7 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 	p, err := e.Store.Profile(ctx, customerID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		p = nil
 		if len(tomb.IndexRefs) == 0 && len(tomb.OrderRefs) == 0 {
 			keys, kerr := e.Store.PartitionKeys(ctx, customerID)
 			if kerr != nil {
@@ -77,30 +93,35 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 		}
 	case err != nil:
 		return err
-	default:
-		ledger, err := e.Store.Ledger(ctx, customerID)
-		if err != nil {
+	}
+	// Every erasure is in the requests (a self-service one is already),
+	// from its start: after a restore from a backup, `kehu requests list`
+	// names the customers to erase again.
+	own := ownRequest(customerID, request, tomb.At)
+	if own != nil {
+		if err := e.Store.PutRequest(ctx, *own); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}
-		var orders []string
-		for _, l := range ledger {
-			if l.Order != nil && l.Order.Ref != "" {
-				orders = append(orders, l.Order.Ref)
-			}
-		}
-		refs := make([]string, 0, len(p.IDs))
-		for k := range p.IDs {
-			refs = append(refs, k)
-		}
-		if err := e.Store.RecordErasureRefs(ctx, customerID, refs, orders); err != nil {
-			return err
-		}
-		tomb.IndexRefs, tomb.OrderRefs = refs, orders
+	}
+	if p != nil {
 		if err := e.forgetQuarantined(ctx, customerID); err != nil {
 			return err
 		}
-		if err := e.Store.DeleteCustomerItem(ctx, customerID, "PROFILE"); err != nil {
-			return err
+		for p != nil {
+			if err := e.keepRefs(ctx, p, tomb); err != nil {
+				return err
+			}
+			err := e.Store.DeleteProfile(ctx, customerID, p.Version)
+			if !errors.Is(err, store.ErrConflict) {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			// A submission changed the profile since: its refs again.
+			if p, err = e.Store.Profile(ctx, customerID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
 	}
 	for _, k := range tomb.IndexRefs {
@@ -115,7 +136,7 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 			return err
 		}
 	}
-	if err := e.Store.ForgetInReviews(ctx, customerID); err != nil {
+	if err := e.Store.ForgetInReviews(ctx, customerID, tomb.IndexRefs); err != nil {
 		return err
 	}
 	ledger, err := e.Store.Ledger(ctx, customerID)
@@ -148,24 +169,67 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 	if err := e.Store.FinishErasure(ctx, customerID, e.now()); err != nil {
 		return err
 	}
-	// Every erasure is in the requests (a self-service one is already):
-	// after a restore from a backup, `kehu requests list` names the
-	// customers to erase again.
-	if request == "operator" || request == "retention" {
-		now := e.now()
-		r := store.Request{ID: uuid.NewString(), CustomerID: customerID, Kind: store.RequestErasure, Channel: request, State: store.RequestDone,
-			CreatedAt: now, DueAt: now, DoneAt: &now}
-		if err := e.Store.PutRequest(ctx, r); err != nil {
+	if own != nil {
+		if err := e.Store.SetRequestState(ctx, *own, store.RequestRunning, store.RequestDone, e.now()); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 	}
 	return nil
 }
 
+// ownRequest is the request record of an operator's or the retention's
+// erasure (nil for a self-service one, which has its own): its id and
+// time derive from the customer and the tombstone, so a resumed erasure
+// finds it again.
+func ownRequest(customerID, channel string, at time.Time) *store.Request {
+	if channel != "operator" && channel != "retention" {
+		return nil
+	}
+	at = at.UTC().Truncate(time.Second)
+	return &store.Request{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte("kehu-erasure:"+customerID)).String(), CustomerID: customerID,
+		Kind: store.RequestErasure, Channel: channel, State: store.RequestRunning, CreatedAt: at, DueAt: at}
+}
+
+// keepRefs records on the tombstone what the erasure must delete outside
+// the customer's partition: the index keys of the profile's identifiers
+// and the keys of its orders (with those recorded before).
+func (e *Eraser) keepRefs(ctx context.Context, p *store.Profile, tomb *store.Tombstone) error {
+	ledger, err := e.Store.Ledger(ctx, p.CustomerID)
+	if err != nil {
+		return err
+	}
+	orders := slices.Clone(tomb.OrderRefs)
+	for _, l := range ledger {
+		if l.Order != nil && l.Order.Ref != "" && !slices.Contains(orders, l.Order.Ref) {
+			orders = append(orders, l.Order.Ref)
+		}
+	}
+	refs := slices.Clone(tomb.IndexRefs)
+	for k := range p.IDs {
+		if !slices.Contains(refs, k) {
+			refs = append(refs, k)
+		}
+	}
+	slices.Sort(refs)
+	if err := e.Store.RecordErasureRefs(ctx, p.CustomerID, refs, orders); err != nil {
+		return err
+	}
+	tomb.IndexRefs, tomb.OrderRefs = refs, orders
+	return nil
+}
+
+// ErrUnreadableIdentifier means the eraser's credentials could not read
+// one of the customer's identifiers, so the quarantined payloads naming
+// it cannot be found: the erasure stops (state erasing) rather than leave
+// them, and says which tier it lacks.
+var ErrUnreadableIdentifier = errors.New("an identifier could not be read to search the quarantine")
+
 // forgetQuarantined deletes the quarantined payloads that name any of the
-// customer's identifiers: each is decrypted (compliance) and searched for
-// the identifiers' values — an email case-folded, a phone by its last
-// eight digits, a chat tool's user id as is.
+// customer's identifiers: each is decrypted (audited) and searched for
+// the identifiers' values, on their boundaries — an email case-folded, a
+// phone by its last eight digits in a run of digits, a chat tool's user
+// id as a whole word. A payload that cannot be decrypted is skipped and
+// logged by its id (it cannot be searched; it stops no erasure).
 func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error {
 	r := &record.Reader{Store: e.Store, Opener: e.Opener, Actor: e.Actor, Purpose: "erasure: find the quarantined payloads naming the customer", Now: e.Now}
 	rec, err := r.Read(ctx, customerID)
@@ -174,24 +238,11 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 	}
 	var needles []func(string) bool
 	for _, x := range rec.Identifiers {
-		if x.Text == nil {
-			continue
+		if x.Value.Text == nil {
+			return fmt.Errorf("%w (%s, tier %s: %s)", ErrUnreadableIdentifier, x.Kind, x.Tier, x.Value.Unreadable)
 		}
-		v := *x.Text
-		switch x.Kind {
-		case customer.IdentityEmail:
-			low := strings.ToLower(v)
-			needles = append(needles, func(p string) bool { return strings.Contains(strings.ToLower(p), low) })
-		case customer.IdentityPhone:
-			d := digits(v)
-			if len(d) >= 8 {
-				tail := d[len(d)-8:]
-				needles = append(needles, func(p string) bool { return strings.Contains(digits(p), tail) })
-			}
-		default:
-			if _, user, ok := strings.Cut(v, ":"); ok && user != "" {
-				needles = append(needles, func(p string) bool { return strings.Contains(p, user) })
-			}
+		if m := matcher(x.Kind, *x.Value.Text); m != nil {
+			needles = append(needles, m)
 		}
 	}
 	if len(needles) == 0 {
@@ -217,7 +268,11 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 		}
 		pt, err := record.OpenQuarantined(ctx, e.Store, e.Opener, q)
 		if err != nil {
-			return fmt.Errorf("quarantined %s: %w", q.ID, err)
+			if ctx.Err() != nil || errors.Is(err, store.ErrUnavailable) {
+				return fmt.Errorf("quarantined %s: %w", q.ID, err)
+			}
+			e.log().WarnContext(ctx, "a quarantined payload could not be searched for an erasure", "quarantine_id", q.ID)
+			continue
 		}
 		for _, match := range needles {
 			if match(string(pt)) {
@@ -230,6 +285,38 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 	}
 	return nil
 }
+
+// matcher finds an identifier's value in a payload, on its boundaries.
+func matcher(kind customer.IdentityKind, v string) func(string) bool {
+	switch kind {
+	case customer.IdentityEmail:
+		re := regexp.MustCompile(`(?i)(^|[^a-z0-9._%+\-])` + regexp.QuoteMeta(strings.ToLower(v)) + `($|[^a-z0-9.\-]|\.($|[^a-z0-9]))`)
+		return re.MatchString
+	case customer.IdentityPhone:
+		d := digits(v)
+		if len(d) < 8 {
+			return nil
+		}
+		tail := d[len(d)-8:]
+		return func(p string) bool {
+			for _, run := range phoneRuns.FindAllString(p, -1) {
+				if strings.HasSuffix(digits(run), tail) {
+					return true
+				}
+			}
+			return false
+		}
+	default:
+		if _, user, ok := strings.Cut(v, ":"); ok && user != "" {
+			return regexp.MustCompile(`(^|[^\pL\pN_\-])` + regexp.QuoteMeta(user) + `($|[^\pL\pN_\-])`).MatchString
+		}
+		return nil
+	}
+}
+
+// phoneRuns are the runs of a payload that may be a phone number: digits,
+// with the separators people type between them.
+var phoneRuns = regexp.MustCompile(`\+?\d[\d ()\-.]*\d`)
 
 var nonDigits = regexp.MustCompile(`\D`)
 
@@ -245,17 +332,35 @@ func Restrict(ctx context.Context, st *store.Store, customerID string, restricte
 }
 
 // RunDueErasures carries out the erasures whose cooling-off has passed
-// (the same code path as an operator's erase), and marks their requests
-// done. It returns how many it erased.
+// (the same code path as an operator's erase). Each is claimed first
+// (scheduled → running: a cancel after that is too late, and says so; one
+// before it wins), then erased, then done; a claimed one an earlier run
+// did not finish is finished. One customer's failure stops no other's: it
+// is returned with the count, joined, and the request stays running for
+// the next run.
 func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
-	all, err := e.Store.Requests(ctx)
+	open, err := e.Store.OpenRequests(ctx)
 	if err != nil {
 		return 0, err
 	}
 	now := e.now()
 	n := 0
-	for _, r := range all {
-		if r.Kind != store.RequestErasure || r.State != store.RequestScheduled || r.RunAt == nil || r.RunAt.After(now) {
+	var errs []error
+	for _, r := range open {
+		if r.Kind != store.RequestErasure || r.Channel != "self-service" {
+			continue
+		}
+		switch {
+		case r.State == store.RequestScheduled && r.RunAt != nil && !r.RunAt.After(now):
+			err := e.Store.SetRequestState(ctx, r, store.RequestScheduled, store.RequestRunning, now)
+			if errors.Is(err, store.ErrConflict) {
+				continue // cancelled (or claimed) meanwhile
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		case r.State != store.RequestRunning:
 			continue
 		}
 		err := e.Erase(ctx, r.CustomerID, "the person's own request, after its cooling-off", r.ID)
@@ -264,13 +369,14 @@ func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
 			n++
 		case errors.Is(err, store.ErrErased), errors.Is(err, ErrNoCustomer):
 		default:
-			return n, err
+			errs = append(errs, fmt.Errorf("erasure %s: %w", r.ID, err))
+			continue
 		}
-		if err := e.Store.SetRequestState(ctx, r, store.RequestScheduled, store.RequestDone, now); err != nil && !errors.Is(err, store.ErrConflict) {
-			return n, err
+		if err := e.Store.SetRequestState(ctx, r, store.RequestRunning, store.RequestDone, e.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+			errs = append(errs, err)
 		}
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }
 
 // RunRetention applies the retention periods (segment.Thresholds'
@@ -279,28 +385,32 @@ func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
 // customer's last activity is withdrawn (a ledger entry, channel
 // retention); a customer whose processing period has passed is erased, by
 // the same code as an operator's erase. It returns how many purposes it
-// withdrew and customers it erased.
+// withdrew and customers it erased; one customer's failure stops no
+// other's (the errors are joined).
 func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdrawn, erased int, err error) {
 	var ids []string
 	if err := e.Store.EachMember(ctx, segment.RetentionLapsed, func(id string) bool { ids = append(ids, id); return true }); err != nil {
 		return 0, 0, err
 	}
 	now := e.now()
+	var errs []error
 	for _, id := range ids {
 		p, err := e.Store.Profile(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return withdrawn, erased, err
+			errs = append(errs, err)
+			continue
 		}
 		purposes, processing := segment.Lapsed(segmenter.Rules(p), now, t)
 		if processing {
-			err := e.Erase(ctx, id, "retention: no activity for the processing period", "retention")
-			if err != nil && !errors.Is(err, store.ErrErased) {
-				return withdrawn, erased, err
+			switch err := e.Erase(ctx, id, "retention: no activity for the processing period", "retention"); {
+			case err == nil:
+				erased++
+			case !errors.Is(err, store.ErrErased):
+				errs = append(errs, fmt.Errorf("retention erasure of %s: %w", id, err))
 			}
-			erased++
 			continue
 		}
 		if len(purposes) == 0 {
@@ -312,9 +422,10 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 			w.Purposes = append(w.Purposes, consent.Purpose(pp))
 		}
 		if err := e.Store.Withdraw(ctx, w); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return withdrawn, erased, err
+			errs = append(errs, err)
+			continue
 		}
 		withdrawn += len(purposes)
 	}
-	return withdrawn, erased, nil
+	return withdrawn, erased, errors.Join(errs...)
 }

@@ -275,7 +275,7 @@ func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addr
 			s.Log.ErrorContext(ctx, "recording a send's outcome failed", "kind", kind, "err", err.Error())
 		}
 	}()
-	values, err := s.read(ctx, p, addrKey)
+	values, err := s.read(ctx, p, addrKey, "update survey: the address to email and the values it shows masked")
 	if err != nil {
 		return result, err
 	}
@@ -283,7 +283,7 @@ func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addr
 	if to == "" {
 		return result, nil
 	}
-	msg, err := s.compose(p, kind, subject, values, now)
+	msg, err := s.compose(p, kind, subject, addrKey, values, now)
 	if err != nil {
 		return result, err
 	}
@@ -321,8 +321,9 @@ func due(r *store.SendRecord, interval time.Duration, tries int, now time.Time) 
 }
 
 // read decrypts what the email needs: the address (the identifier addrKey)
-// and the customer's phone, to show masked. Confidential tier only.
-func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (map[string]string, error) {
+// and the customer's phone, to show masked. Confidential tier only. The
+// read is audited with purpose.
+func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey, purpose string) (map[string]string, error) {
 	addr := p.IDs[addrKey]
 	want := map[string]string{"email": addr.Submission}
 	// A phone is shown (masked) only if it came with this address or from
@@ -365,7 +366,7 @@ func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (ma
 	}
 	// Audited before anything decrypted is used: no record, no email.
 	if len(out) > 0 {
-		rec := store.AuditRecord{CustomerID: p.CustomerID, Actor: s.Actor, Purpose: "update survey: the address to email and the values it shows masked",
+		rec := store.AuditRecord{CustomerID: p.CustomerID, Actor: s.Actor, Purpose: purpose,
 			Action: "send", Tiers: []string{string(customer.Confidential)}, At: s.Now().UTC()}
 		for f := range out {
 			rec.Fields = append(rec.Fields, f)
@@ -384,13 +385,19 @@ func (s *Sender) read(ctx context.Context, p *store.Profile, addrKey string) (ma
 // compose writes the email: bilingual unless the customer's locale is
 // known, the values on file masked, what they are used for, the link, and
 // the one-click withdrawal of contact (a link, and RFC 8058 headers).
-func (s *Sender) compose(p *store.Profile, kind, subject string, values map[string]string, now time.Time) (mail.Message, error) {
+//
+// Its privacy-page link is bound to the address it goes to (addrKey):
+// the page acts for that address, and every later email it causes goes
+// there.
+func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values map[string]string, now time.Time) (mail.Message, error) {
 	var action string
 	var err error
 	expires := now.Add(s.Settings.SurveyTTL)
 	switch kind {
 	case SendCopy:
 		action, expires = subject, now.Add(DownloadTTL) // the download link, made by the caller
+	case SendErasure:
+		action = subject // the date the erasure runs, made by the caller
 	case store.SendConfirm:
 		var tok string
 		tok, _, err = s.Links.Sign(link.Claims{Purpose: link.Confirm, Customer: p.CustomerID, Subject: "email:" + subject,
@@ -414,7 +421,7 @@ func (s *Sender) compose(p *store.Profile, kind, subject string, values map[stri
 	// Every email to a verified address links the person's privacy page.
 	privacy := ""
 	if kind != store.SendConfirm {
-		tok, _, err := s.Links.Sign(link.Claims{Purpose: link.Privacy, Customer: p.CustomerID, Subject: "page", Expires: now.Add(PrivacyTTL).Unix()})
+		tok, _, err := s.Links.Sign(link.Claims{Purpose: link.Privacy, Customer: p.CustomerID, Subject: PrivacySubject(addrKey), Expires: now.Add(PrivacyTTL).Unix()})
 		if err != nil {
 			return mail.Message{}, err
 		}
@@ -438,49 +445,68 @@ func (s *Sender) compose(p *store.Profile, kind, subject string, values map[stri
 }
 
 // SendCopy is the kind of the email that brings a person's copy (its
-// download link); PrivacyTTL and DownloadTTL how long the privacy-page
-// and download links work.
+// download link), SendErasure the one that says an erasure is scheduled;
+// PrivacyTTL and DownloadTTL how long the privacy-page and download links
+// work.
 const (
 	SendCopy    = "copy"
+	SendErasure = "erasure"
 	PrivacyTTL  = 30 * 24 * time.Hour
 	DownloadTTL = 24 * time.Hour
 )
 
-// ErrNoVerifiedAddress means a customer has no verified email address to
-// send a link to.
-var ErrNoVerifiedAddress = errors.New("no verified email address")
+// PrivacySubject is the subject of a privacy-page link sent to the
+// address addrKey; PrivacyAddress reads it back.
+func PrivacySubject(addrKey string) string { return "page:" + addrKey }
 
-// SendCopyLink emails a customer's verified address the link to their copy
-// (download, already signed), with the privacy page's link: the address
-// is read (audited) for it.
-func (s *Sender) SendCopyLink(ctx context.Context, customerID, download string) error {
+// PrivacyAddress is the address key a privacy-page link was sent to.
+func PrivacyAddress(subject string) (string, bool) {
+	k, ok := strings.CutPrefix(subject, "page:")
+	return k, ok && k != ""
+}
+
+// ErrNoVerifiedAddress means the address a link was sent to is no longer a
+// verified one of the customer's: nothing is sent.
+var ErrNoVerifiedAddress = errors.New("the address is not a verified one of the customer's")
+
+// Notify emails the address addrKey (the one the person's privacy link
+// was sent to, still verified and indexed to them) a message of kind
+// SendCopy (action: the download link, signed by the caller) or
+// SendErasure (action: the date the erasure runs), with the privacy
+// page's link: the address is read (audited) for it. A mail service's
+// error is returned by its kind only (its text may name the recipient).
+func (s *Sender) Notify(ctx context.Context, customerID, addrKey, kind, action string) error {
 	p, err := s.Store.Profile(ctx, customerID)
 	if err != nil {
 		return err
 	}
-	for _, k := range p.IdentifiersOf(customer.IdentityEmail) {
-		if x := p.IDs[k]; !(x.Indexed && x.Verified) {
-			continue
-		}
-		values, err := s.read(ctx, p, k)
-		if err != nil {
-			return err
-		}
-		if values["email"] == "" {
-			continue
-		}
-		msg, err := s.compose(p, SendCopy, download, values, s.Now().UTC())
-		if err != nil {
-			return err
-		}
-		msg.To = values["email"]
-		raw, err := msg.Bytes()
-		if err != nil {
-			return err
-		}
-		return s.Mail.Send(ctx, msg.From, msg.To, raw)
+	if x, ok := p.IDs[addrKey]; !ok || !x.Indexed || !x.Verified {
+		return ErrNoVerifiedAddress
 	}
-	return ErrNoVerifiedAddress
+	purpose := map[string]string{SendCopy: "the person's copy: the address to email its link", SendErasure: "erasure scheduled: the address to tell"}[kind]
+	values, err := s.read(ctx, p, addrKey, purpose)
+	if err != nil {
+		return err
+	}
+	if values["email"] == "" {
+		return ErrNoVerifiedAddress
+	}
+	msg, err := s.compose(p, kind, action, addrKey, values, s.Now().UTC())
+	if err != nil {
+		return err
+	}
+	msg.To = values["email"]
+	raw, err := msg.Bytes()
+	if err != nil {
+		return err
+	}
+	if err := s.Mail.Send(ctx, msg.From, msg.To, raw); err != nil {
+		if errors.Is(err, mail.ErrUncertain) {
+			return fmt.Errorf("%s email: %w (%s)", kind, mail.ErrUncertain, mail.Cause(err))
+		}
+		return fmt.Errorf("%s email not sent: %s", kind, mail.Cause(err))
+	}
+	return nil
 }
 
 func (s *Sender) url(path, token string) string {

@@ -199,8 +199,13 @@ func (s *Store) StripEntry(ctx context.Context, e LedgerEntry) error {
 }
 
 // ForgetInReviews deletes the reviews of a customer's submissions and
-// takes its id out of every other review that names it.
-func (s *Store) ForgetInReviews(ctx context.Context, customerID string) error {
+// takes its id out of every other review that names it. A review names
+// the customer when another customer's submission carried one of its
+// identifiers (every such submission is reviewed): that customer keeps
+// the identifier unindexed, and its ledger entry the sealed value — both
+// are removed first (idKeys: the erased customer's identifier keys, the
+// same keyed hashes on every profile), so a crash in between resumes.
+func (s *Store) ForgetInReviews(ctx context.Context, customerID string, idKeys []string) error {
 	reviews, err := s.Reviews(ctx)
 	if err != nil {
 		return err
@@ -212,6 +217,9 @@ func (s *Store) ForgetInReviews(ctx context.Context, customerID string) error {
 				return err
 			}
 		case slices.Contains(r.AlsoMatched, customerID):
+			if err := s.forgetIdentifiers(ctx, r.CustomerID, idKeys); err != nil {
+				return err
+			}
 			// The review, and the ledger entry of the submission it is
 			// about (another customer's), name this one: no more.
 			others := slices.DeleteFunc(slices.Clone(r.AlsoMatched), func(id string) bool { return id == customerID })
@@ -231,6 +239,41 @@ func (s *Store) ForgetInReviews(ctx context.Context, customerID string) error {
 	return nil
 }
 
+// forgetIdentifiers removes, from another customer, the identifiers it
+// holds unindexed among idKeys (an erased customer's): the sealed value
+// from the ledger entry that brought it, then the profile's key. One the
+// other customer holds indexed is its own (the index points there).
+func (s *Store) forgetIdentifiers(ctx context.Context, otherID string, idKeys []string) error {
+	p, err := s.Profile(ctx, otherID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, k := range idKeys {
+		x, held := p.IDs[k]
+		if !held || x.Indexed {
+			continue
+		}
+		ref, _ := IdentifierRef(k)
+		if spec, ok := customer.IdentityOfKind(ref.Kind); ok && x.Submission != "" {
+			err := s.updateIf(ctx, key(profilePK(otherID), ledgerSK(x.Submission)),
+				expression.Remove(expression.Name("values."+spec.Field)), expression.AttributeExists(expression.Name(PK)))
+			if err != nil && !errors.Is(err, ErrConflict) {
+				return err
+			}
+		}
+		err := s.updateIf(ctx, key(profilePK(otherID), profileSK),
+			expression.Remove(expression.Name("ids."+k)).Add(expression.Name("version"), expression.Value(1)),
+			expression.AttributeExists(expression.Name(PK)))
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
 // RecordErasureRefs keeps, on the tombstone, what the erasure must still
 // delete outside the customer's partition.
 func (s *Store) RecordErasureRefs(ctx context.Context, customerID string, indexRefs, orderRefs []string) error {
@@ -242,4 +285,21 @@ func (s *Store) RecordErasureRefs(ctx context.Context, customerID string, indexR
 		up = up.Set(expression.Name("order_refs"), expression.Value(orderRefs))
 	}
 	return s.updateIf(ctx, key(profilePK(customerID), tombstoneSK), up, expression.Name("state").Equal(expression.Value(Erasing)))
+}
+
+// DeleteProfile deletes a customer's profile if it is still at version
+// (ErrConflict: a submission changed it meanwhile; read it again).
+func (s *Store) DeleteProfile(ctx context.Context, customerID string, version int64) error {
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(version))).Build()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(profilePK(customerID), profileSK),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+	if err = classify(err); err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("delete the profile of %s: %w", customerID, err)
+	}
+	return err
 }

@@ -43,6 +43,26 @@ const (
 
 func linkSK(id string) string { return linkSKPrefix + id }
 
+// LinkSK is the sort key of a link-use mark in its customer's partition.
+func LinkSK(id string) string { return linkSK(id) }
+
+// UseLink marks a single-use link used on its own (a read it allows,
+// with nothing else to write): ErrLinkUsed if it was.
+func (s *Store) UseLink(ctx context.Context, u LinkUse, now time.Time) error {
+	it, err := s.linkUsePut(u, now)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item,
+		ConditionExpression: it.Put.ConditionExpression, ExpressionAttributeNames: it.Put.ExpressionAttributeNames})
+	if err = classify(err); errors.Is(err, ErrConflict) {
+		return ErrLinkUsed
+	}
+	return err
+}
+
 func (s *Store) linkUsePut(u LinkUse, now time.Time) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(map[string]any{PK: profilePK(u.CustomerID), SK: linkSK(u.ID), "entity": "link-use",
 		"at": now.Unix(), TTL: u.Expires.Unix()})
@@ -109,13 +129,7 @@ func (s *Store) Withdraw(ctx context.Context, w Withdrawal) error {
 }
 
 func (s *Store) profileUpdate(customerID string, up expression.UpdateBuilder, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
-	expr, err := expression.NewBuilder().WithUpdate(up).WithCondition(cond).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(profilePK(customerID), profileSK),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
-		ExpressionAttributeValues: expr.Values()}}, nil
+	return s.update(key(profilePK(customerID), profileSK), up, cond)
 }
 
 // Verification marks an identifier verified: a click on a link sent to it.
