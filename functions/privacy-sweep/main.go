@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -44,7 +45,7 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 		return err
 	}
 	st := store.New(config.DynamoDB(awsCfg), cfg.Table)
-	e := &privacy.Eraser{Store: st, Opener: envelope.NewOpener(config.KMS(awsCfg)), Actor: "function:" + getenv("AWS_LAMBDA_FUNCTION_NAME"), Now: time.Now}
+	e := &privacy.Eraser{Store: st, Opener: envelope.NewOpener(config.KMS(awsCfg)), Actor: "function:" + getenv("AWS_LAMBDA_FUNCTION_NAME"), Now: time.Now, Log: log}
 	lambda.Start(handle(e, cfg.Thresholds, log))
 	return nil
 }
@@ -54,16 +55,21 @@ type eraser interface {
 	RunRetention(ctx context.Context, t segment.Thresholds) (int, int, error)
 }
 
-// handle is the scheduled invocation: the due erasures, then retention.
+// handle is the scheduled invocation: the due erasures, then retention —
+// each whatever the other's failures (a failed invocation is an alarm;
+// what failed is tried again the next day).
 func handle(e eraser, t segment.Thresholds, log *slog.Logger) func(context.Context, events.EventBridgeEvent) error {
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		n, err := e.RunDueErasures(ctx)
-		log.InfoContext(ctx, "due erasures done", "scheduled_at", ev.Time, "erased", n, "err", err)
-		if err != nil {
-			return err
+		n, derr := e.RunDueErasures(ctx)
+		log.InfoContext(ctx, "due erasures done", "scheduled_at", ev.Time, "erased", n, "failed", derr != nil)
+		if derr != nil {
+			log.ErrorContext(ctx, "due erasures failed", "err", derr.Error())
 		}
-		withdrawn, erased, err := e.RunRetention(ctx, t)
-		log.InfoContext(ctx, "retention done", "withdrawn", withdrawn, "erased", erased, "err", err)
-		return err
+		withdrawn, erased, rerr := e.RunRetention(ctx, t)
+		log.InfoContext(ctx, "retention done", "withdrawn", withdrawn, "erased", erased, "failed", rerr != nil)
+		if rerr != nil {
+			log.ErrorContext(ctx, "retention failed", "err", rerr.Error())
+		}
+		return errors.Join(derr, rerr)
 	}
 }

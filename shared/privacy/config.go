@@ -32,17 +32,26 @@ type Timing struct {
 	AnswerIn   time.Duration
 }
 
-// TimingFromEnv reads the timing over its defaults.
+// TimingFromEnv reads the timing over its defaults. Both are positive,
+// and an erasure's cooling-off ends at least a day (the sweep's period)
+// before the answer is due.
 func TimingFromEnv(getenv func(string) string) (Timing, error) {
 	t := Timing{CoolingOff: 7 * 24 * time.Hour, AnswerIn: 15 * 24 * time.Hour}
-	for name, d := range map[string]*time.Duration{EnvCoolingOff: &t.CoolingOff, EnvAnswerIn: &t.AnswerIn} {
-		if v := getenv(name); v != "" {
-			p, err := time.ParseDuration(v)
-			if err != nil || p < 0 {
-				return t, fmt.Errorf("%s must be a duration such as 168h", name)
+	for _, v := range []struct {
+		name string
+		d    *time.Duration
+	}{{EnvCoolingOff, &t.CoolingOff}, {EnvAnswerIn, &t.AnswerIn}} {
+		if s := getenv(v.name); s != "" {
+			p, err := time.ParseDuration(s)
+			if err != nil || p <= 0 {
+				return t, fmt.Errorf("%s must be a positive duration such as 168h", v.name)
 			}
-			*d = p
+			*v.d = p
 		}
+	}
+	if t.CoolingOff+24*time.Hour > t.AnswerIn {
+		return t, fmt.Errorf("%s (%v) must end at least a day before %s (%v): the erasure must be done within the answer time",
+			EnvCoolingOff, t.CoolingOff, EnvAnswerIn, t.AnswerIn)
 	}
 	return t, nil
 }
