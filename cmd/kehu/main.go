@@ -25,6 +25,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
+	"unicode/utf8"
 )
 
 func main() {
@@ -58,6 +61,26 @@ environment: TABLE_NAME (or --table), KMS_KEY_BLIND_INDEX (setup), and the usual
 `
 
 var errUsage = errors.New("usage")
+
+// freeTextMax bounds what an operator writes into a record kept forever.
+const freeTextMax = 200
+
+var longDigits = regexp.MustCompile(`\d{6,}`)
+
+// freeText refuses, in text kept after an erasure, what looks like
+// personal data: an address (@), a run of six or more digits (a phone, an
+// id number), or more than freeTextMax characters.
+func freeText(s string) error {
+	switch {
+	case utf8.RuneCountInString(s) > freeTextMax:
+		return fmt.Errorf("is longer than %d characters (say why briefly, with a ticket number)", freeTextMax)
+	case strings.Contains(s, "@"):
+		return errors.New("must not hold an email address (it is kept after an erasure)")
+	case longDigits.MatchString(strings.NewReplacer(" ", "", "-", "", ".", "").Replace(s)):
+		return errors.New("must not hold six or more digits in a row (a phone or id number; it is kept after an erasure); a short ticket number is fine")
+	}
+	return nil
+}
 
 // stdin is where `sources secret add` reads the new secret (tests replace it).
 var stdin io.Reader = os.Stdin
@@ -137,6 +160,13 @@ type flags struct {
 
 func dispatch(ctx context.Context, c *cli, words []string, f flags, getenv func(string) string, out io.Writer) error {
 	c.json, c.purpose = f.json, f.purpose
+	// --reason and --purpose are kept forever (the tombstone, the audit):
+	// a reason, a ticket number — never the person's details.
+	for name, v := range map[string]string{"--reason": f.reason, "--purpose": f.purpose} {
+		if err := freeText(v); err != nil {
+			return fmt.Errorf("%w: %s %v", errUsage, name, err)
+		}
+	}
 	switch {
 	case len(words) == 1 && words[0] == "setup":
 		return c.setup(ctx, getenv("KMS_KEY_BLIND_INDEX"), out)

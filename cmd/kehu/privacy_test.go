@@ -120,6 +120,15 @@ func TestPrivacyCLI(t *testing.T) {
 	if _, _, code := kehu(t, st.Table, "customer", "erase", id); code != 2 {
 		t.Fatalf("an erasure without a reason: %d", code)
 	}
+	// The reason is kept forever: no address, no phone, nothing long.
+	for _, bad := range []string{"called from 139 1234 5678", "asked by wang@example.com", strings.Repeat("why ", 60)} {
+		if _, errOut, code := kehu(t, st.Table, "customer", "erase", id, "--reason", bad); code != 2 || !strings.Contains(errOut, "--reason") {
+			t.Fatalf("a reason holding personal data (%.20s): %d %s", bad, code, errOut)
+		}
+	}
+	if _, err := st.Store.Profile(ctx, id); err != nil {
+		t.Fatalf("a refused erasure erased: %v", err)
+	}
 	if out, errOut, code := kehu(t, st.Table, "customer", "erase", id, "--reason", "subject request 7"); code != 0 || !strings.Contains(out, "erased") {
 		t.Fatalf("erase: %d %s %s", code, out, errOut)
 	}
