@@ -426,5 +426,5 @@ func WirePrivacy(ctx context.Context, cfg config.Config, awsCfg aws.Config, set 
 	opener := envelope.NewOpener(config.KMS(awsCfg))
 	return &PrivacyDeps{Store: snd.Store, Keys: snd.Links, Sender: snd,
 		Reader: &record.Reader{Store: snd.Store, Opener: opener, Actor: actor, Purpose: "the person's own copy (self-service)"},
-		Eraser: &privacy.Eraser{Store: snd.Store, Opener: opener, Actor: actor}}, nil
+		Eraser: &privacy.Eraser{Store: snd.Store, Opener: opener, Actor: actor, Log: log}}, nil
 }
