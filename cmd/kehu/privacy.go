@@ -105,6 +105,23 @@ func (c *cli) consentWithdraw(ctx context.Context, id, purpose, channel string, 
 	if !slices.Contains(withdrawalChannels, channel) {
 		return fmt.Errorf("%w: --channel must be one of %v", errUsage, withdrawalChannels)
 	}
+	// Only a purpose granted is withdrawn: recording one never granted
+	// would change nothing for the person, and would move the retention
+	// of a customer who has no purpose left.
+	prof, err := c.store.Profile(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no customer %s", errNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	if !prof.Consent[p].Granted {
+		if c.json {
+			return c.printJSON(out, map[string]string{"customer_id": id, "not_granted": purpose})
+		}
+		fmt.Fprintf(out, "customer %s has not granted %s (or withdrew it before): nothing recorded\n", id, purpose)
+		return nil
+	}
 	actor, entry, err := c.actorAndEntry(ctx)
 	if err != nil {
 		return err

@@ -103,6 +103,13 @@ func TestPrivacyCLI(t *testing.T) {
 	if p.Consent[consent.Marketing].Granted || last.Entity != store.EntityWithdrawal || last.Channel != "operator-phone" || last.Actor != "local:LOCALCOMPLIANCE" {
 		t.Fatalf("withdrawal: %+v %+v", p.Consent, last)
 	}
+	// Again: not granted any more, nothing recorded.
+	if out, errOut, code := kehu(t, st.Table, "consent", "withdraw", id, "--purpose", "marketing", "--channel", "letter"); code != 0 || !strings.Contains(out, "nothing recorded") {
+		t.Fatalf("a second withdrawal: %d %s %s", code, out, errOut)
+	}
+	if again, _ := st.Store.Ledger(ctx, id); len(again) != len(ledger) {
+		t.Fatalf("a withdrawal of what was not granted was recorded: %d entries, was %d", len(again), len(ledger))
+	}
 	// Restriction and its lifting.
 	for _, cmd := range []string{"restrict", "unrestrict"} {
 		if _, errOut, code := kehu(t, st.Table, "customer", cmd, id); code != 0 {

@@ -117,12 +117,19 @@ type Submission struct {
 }
 
 // Interaction is one message between a person and the company.
+// Direction is Inbound (from the person) or Outbound (to them).
 type Interaction struct {
 	Source, Provider, Conversation, Direction string
 	At                                        time.Time
 	Text                                      string
 	Attachments                               []string
 }
+
+// Directions of an Interaction (the webhook package's words).
+const (
+	Inbound  = "inbound"
+	Outbound = "outbound"
+)
 
 // Result is the outcome of an accepted submission.
 type Result struct {
@@ -366,6 +373,18 @@ type write struct {
 	confirm     []string
 }
 
+// ownActivity reports whether the submission is the customer's own act,
+// which moves the retention clock (store.Commit.Active): a form post, a
+// survey answer, a message from the person (direction "inbound"), an order
+// they placed. A message the company sent to them (any other direction)
+// and a refund are not.
+func (w *write) ownActivity() bool {
+	if in := w.interaction; in != nil && in.Direction != Inbound {
+		return false
+	}
+	return w.order == nil || !w.order.Refund
+}
+
 // canonical is the request's content for its idempotency hash: the same
 // normalised values, consent and identity claim whatever the encoding.
 func (w *write) canonical() string {
@@ -458,6 +477,7 @@ func (s *Service) commit(ctx context.Context, w write) (Result, error) {
 		c.ReviewDueAt = w.now.AddDate(0, 0, days) // the details were just given or confirmed
 	}
 	c.Confirmed = w.trust == customer.Proven
+	c.Active = w.ownActivity()
 	c.Idempotency, c.Token = w.held, w.token
 	// From here on the outcome must not depend on the client: a client that
 	// hangs up does not cancel a transaction that may already be applied.

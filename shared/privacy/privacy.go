@@ -405,7 +405,13 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 		}
 		purposes, processing := segment.Lapsed(segmenter.Rules(p), now, t)
 		if processing {
-			switch err := e.Erase(ctx, id, "retention: no activity for the processing period", "retention"); {
+			reason := "retention: no purpose left (every consent withdrawn)"
+			for _, st := range p.Consent {
+				if st.Granted {
+					reason = "retention: no activity for the processing period"
+				}
+			}
+			switch err := e.Erase(ctx, id, reason, "retention"); {
 			case err == nil:
 				erased++
 			case !errors.Is(err, store.ErrErased):

@@ -34,6 +34,9 @@
 //   - contactable — contact consent granted and not withdrawn.
 //   - restricted — processing is restricted: the only segment such a
 //     profile has.
+//   - retention-lapsed — a retention period has passed (below): the
+//     privacy sweep withdraws the lapsed purposes, or erases the customer
+//     when processing lapsed.
 //
 // A removed profile has no segment. Evaluate returns the names sorted in
 // byte order (sort.Strings), each once.
@@ -55,6 +58,29 @@
 // FirstTradeAt. A trade time that is unknown (zero) counts as infinitely
 // old: no first order time means not new, no order time at all means
 // lapsed.
+//
+// # Retention
+//
+// Retention counts from Profile.ActiveAt, the customer's last activity (a
+// submission, an answer, an inbound message, an order they placed; never
+// a withdrawal, a restriction or any other operator's or system's act);
+// with no ActiveAt no retention rule applies. Processing lapses at
+// ActiveAt + RetentionDays["processing"], and each granted purpose at
+// ActiveAt + its own RetentionDays (a purpose not granted, or not named in
+// RetentionDays, does not lapse). A customer is in retention-lapsed from
+// the first of these instants on, and Lapsed reports, for the privacy
+// sweep, the granted purposes that lapsed and whether processing did.
+//
+// No purpose left: processing also lapses for a customer whose processing
+// rests on consent alone — Consent names processing (they granted it once;
+// only a grant records it) and they have not ordered (an order is a
+// contract, another legal basis) — who has withdrawn every consent (no
+// purpose in Consent is granted). It lapses NoPurposeGraceDays (7) after
+// the later of WithdrawnAt, the last withdrawal, and ActiveAt, so that a
+// mistaken withdrawal can be undone by granting again; the customer is
+// then in retention-lapsed and the privacy sweep erases them. A customer
+// who never granted processing (a chat, a survey correction: the person's
+// own request) or who has ordered keeps the retention period.
 //
 // # The 12-month window
 //
@@ -82,10 +108,12 @@
 // thresholds unchanged), or the zero time when it never does. Between now
 // and next the answer is the same at every instant; at next it differs.
 // The candidates are FirstTradeAt+NewWithinDays, last order+ActiveWithinDays,
-// last order+LapsedAfterDays, ReviewDueAt, and the first instant of each
-// month at which a month with a non-zero total leaves (or enters) the
-// window; a candidate at which the segments happen to stay the same (a month
-// leaving that does not move the value class) is passed over. A scheduled
+// last order+LapsedAfterDays, ReviewDueAt, the retention lapses (each
+// retention period's end and, with no purpose left, the grace period's),
+// and the first instant of each month at which a month with a non-zero
+// total leaves (or enters) the window; a candidate at which the segments
+// happen to stay the same (a month leaving that does not move the value
+// class) is passed over. A scheduled
 // sweep keeps next with the memberships and touches only customers whose
 // next has come.
 //
@@ -104,8 +132,15 @@
 //	  "completeness_high": 0.8,
 //	  "completeness_medium": 0.5,
 //	  "expected_fields": ["name", "email", "phone", "company", "region",
-//	                      "industry", "customer_type", "company_nature"]
+//	                      "industry", "customer_type", "company_nature"],
+//	  "retention_days": {"processing": 1095, "marketing": 730, "contact": 730,
+//	                     "profiling": 730, "sensitive": 1095, "guardian": 1095},
+//	  "no_purpose_grace_days": 7
 //	}
+//
+// In retention_days the purposes named replace their defaults and the
+// others keep theirs; each period is 1 to MaxDays days, and so is
+// no_purpose_grace_days.
 //
 // Every member is optional and keeps its default when missing; an unknown
 // member is an error.

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -15,8 +16,11 @@ import (
 // The boundaries are enumerated here from the documented rules: first
 // order + NewWithinDays, last order + ActiveWithinDays and + LapsedAfterDays,
 // ReviewDueAt, the first instant of every month that is in TradeMonths
-// or twelve months after one, and the last activity plus the retention of
-// processing and of each granted purpose.
+// or twelve months after one, the last activity plus the retention of
+// processing and of each granted purpose, and, for a customer whose
+// processing rests on consent alone with no purpose left, the end of the
+// grace period. At every instant sampled, Lapsed reports something exactly
+// when the customer is in retention-lapsed.
 func TestEvaluateNextProperty(t *testing.T) {
 	profiles := 1000
 	if testing.Short() {
@@ -68,6 +72,16 @@ func checkNext(t *testing.T, rng *rand.Rand, p Profile, now time.Time, th Thresh
 				add(p.ActiveAt.Add(time.Duration(days) * day))
 			}
 		}
+		_, consented := p.Consent["processing"]
+		noneGranted := !slices.Contains(slices.Collect(maps.Values(p.Consent)), true)
+		ordered := p.TradeCount > 0 || !p.FirstTradeAt.IsZero() || !p.LastTradeAt.IsZero()
+		if consented && noneGranted && !ordered {
+			from := p.ActiveAt
+			if p.WithdrawnAt.After(from) {
+				from = p.WithdrawnAt
+			}
+			add(from.Add(time.Duration(th.NoPurposeGraceDays) * day))
+		}
 	}
 	for key := range p.TradeMonths {
 		if m, err := time.Parse("2006-01", key); err == nil {
@@ -115,8 +129,15 @@ func checkNext(t *testing.T, rng *rand.Rand, p Profile, now time.Time, th Thresh
 		if !found {
 			i--
 		}
-		if got, want := eval(at), atAnchor[i]; !slices.Equal(got, want) {
+		got := eval(at)
+		if want := atAnchor[i]; !slices.Equal(got, want) {
 			t.Fatalf("profile %+v\nthresholds %+v\nat %v: %q, but %q at the boundary %v before it", p, th, at, got, want, anchors[i])
+		}
+		if p.Restricted || p.Removed {
+			continue
+		}
+		if purposes, processing := Lapsed(p, at, th); slices.Contains(got, RetentionLapsed) != (len(purposes) > 0 || processing) {
+			t.Fatalf("profile %+v\nat %v: segments %q, but Lapsed = %q, %v", p, at, got, purposes, processing)
 		}
 	}
 }
@@ -141,6 +162,9 @@ func genCase(rng *rand.Rand) (time.Time, Profile, Thresholds) {
 		th.ValueC = Amount(fmt.Sprintf("%d.%02d", 1+rng.IntN(3000), rng.IntN(100)))
 		th.ValueB = Amount(fmt.Sprintf("%d.%02d", 3001+rng.IntN(30000), rng.IntN(100)))
 		th.ValueA = Amount(fmt.Sprintf("%d", 33001+rng.IntN(100000)))
+	}
+	if rng.IntN(2) == 0 {
+		th.NoPurposeGraceDays = 1 + rng.IntN(30)
 	}
 	if err := th.Validate(); err != nil {
 		panic(err)
@@ -223,8 +247,21 @@ func genCase(rng *rand.Rand) (time.Time, Profile, Thresholds) {
 	p.General = map[string]string{"region": []string{"", "华东", "华南"}[rng.IntN(3)], "industry": "零售"}
 	p.Present = []string{"name", "email", "phone"}[:rng.IntN(4)]
 	p.Consent = map[string]bool{"marketing": rng.IntN(2) == 0, "contact": rng.IntN(2) == 0}
+	switch rng.IntN(4) {
+	case 0: // processing rests on another basis: never consented to
+	case 1: // every consent withdrawn
+		p.Consent = map[string]bool{"processing": false, "marketing": false, "contact": false}
+	default:
+		p.Consent["processing"] = rng.IntN(3) > 0
+	}
 	if rng.IntN(3) > 0 { // a last activity within the retention periods, or past some
 		p.ActiveAt = now.Add(-time.Duration(rng.Int64N(int64(1200 * day))))
+	}
+	switch rng.IntN(3) { // the last withdrawal: near now (the grace period), or long ago
+	case 0:
+		p.WithdrawnAt = now.Add(time.Duration(rng.Int64N(int64(20*day))) - 15*day)
+	case 1:
+		p.WithdrawnAt = now.Add(-time.Duration(rng.Int64N(int64(1200 * day))))
 	}
 	p.Restricted = rng.IntN(40) == 0
 	p.Removed = rng.IntN(40) == 0

@@ -17,9 +17,13 @@ type Profile struct {
 	// Present names the catalogue fields and identifier kinds the customer
 	// has a current value of ("name", "email", "phone", "company", …).
 	Present []string
-	// Consent maps a purpose ("marketing", "contact", …) to whether it is
-	// granted and not withdrawn.
-	Consent     map[string]bool
+	// Consent maps a purpose ("processing", "marketing", …) to whether it
+	// is granted and not withdrawn; a purpose the customer never granted is
+	// absent.
+	Consent map[string]bool
+	// WithdrawnAt is when the customer last withdrew a consent (zero:
+	// never).
+	WithdrawnAt time.Time
 	ReviewDueAt time.Time // zero: no review due date
 	TradeCount  int64
 	// TradeMonths maps a UTC month of completed_at, "2006-01", to the exact
@@ -29,7 +33,8 @@ type Profile struct {
 	FirstTradeAt time.Time // zero: never traded
 	LastTradeAt  time.Time
 	// ActiveAt is the customer's last activity (a submission, an answer,
-	// an order): retention counts from it. Zero: no retention rule applies.
+	// an order; never a withdrawal or an operator's act): retention counts
+	// from it. Zero: no retention rule applies.
 	ActiveAt   time.Time
 	Restricted bool // processing restricted: only the segment "restricted"
 	Removed    bool // the profile is gone: no segment
@@ -58,7 +63,9 @@ const (
 	Contactable = "contactable"
 	Restricted  = "restricted"
 	// RetentionLapsed: a purpose's retention period has passed since the
-	// customer's last activity (Thresholds.RetentionDays).
+	// customer's last activity (Thresholds.RetentionDays), or a customer
+	// whose processing rests on consent alone has no purpose left
+	// (Thresholds.NoPurposeGraceDays after the last withdrawal).
 	RetentionLapsed = "retention-lapsed"
 )
 
@@ -148,7 +155,7 @@ type rules struct {
 
 func newRules(p Profile, now time.Time, t Thresholds) rules {
 	r := rules{
-		ordered:     p.TradeCount > 0 || !p.FirstTradeAt.IsZero() || !p.LastTradeAt.IsZero(),
+		ordered:     ordered(p),
 		first:       p.FirstTradeAt,
 		last:        p.LastTradeAt,
 		reviewDueAt: p.ReviewDueAt,
@@ -192,8 +199,15 @@ func (r rules) at(now time.Time) timed {
 	}
 }
 
+// ordered reports whether the customer has ordered (see the package
+// comment): trade times are kept after a refund while other orders remain.
+func ordered(p Profile) bool {
+	return p.TradeCount > 0 || !p.FirstTradeAt.IsZero() || !p.LastTradeAt.IsZero()
+}
+
 // lapses lists when processing, and each granted purpose, lapse: the
-// customer's last activity plus the purpose's retention.
+// customer's last activity plus the purpose's retention; and, for a
+// customer with no purpose left, the end of the grace period.
 func lapses(p Profile, t Thresholds) []time.Time {
 	if p.ActiveAt.IsZero() {
 		return nil
@@ -206,11 +220,45 @@ func lapses(p Profile, t Thresholds) []time.Time {
 		}
 		out = append(out, addDays(p.ActiveAt, days))
 	}
+	if at, ok := noPurposeLapse(p, t); ok {
+		out = append(out, at)
+	}
 	return out
 }
 
+// noPurposeLapse answers whether the customer's processing rests on consent
+// alone and no purpose is left, and if so when processing lapses: the
+// grace period after the later of the last withdrawal and the last
+// activity. Processing rests on consent alone when the customer granted it
+// (Consent names processing) and has not ordered (an order is a contract,
+// another basis: the retention period applies then). A customer who never
+// granted processing (a chat, the person's own request) keeps the period
+// too.
+func noPurposeLapse(p Profile, t Thresholds) (time.Time, bool) {
+	if p.ActiveAt.IsZero() || ordered(p) {
+		return time.Time{}, false
+	}
+	if _, consented := p.Consent["processing"]; !consented {
+		return time.Time{}, false
+	}
+	for _, granted := range p.Consent {
+		if granted {
+			return time.Time{}, false
+		}
+	}
+	from := p.ActiveAt
+	if p.WithdrawnAt.After(from) {
+		from = p.WithdrawnAt
+	}
+	return addDays(from, max(t.NoPurposeGraceDays, 0)), true
+}
+
 // Lapsed answers, for the privacy sweep, which granted purposes have
-// lapsed at now, and whether processing has (then the customer is erased).
+// lapsed at now, and whether processing has (then the customer is erased):
+// its retention period has passed since the last activity, or the customer
+// has no purpose left and the grace period has passed (noPurposeLapse).
+// Lapsed reports something exactly when the customer is in
+// retention-lapsed at now (unless restricted or removed).
 func Lapsed(p Profile, now time.Time, t Thresholds) (purposes []string, processing bool) {
 	if p.ActiveAt.IsZero() {
 		return nil, false
@@ -226,6 +274,9 @@ func Lapsed(p Profile, now time.Time, t Thresholds) (purposes []string, processi
 		if p.Consent[purpose] {
 			purposes = append(purposes, purpose)
 		}
+	}
+	if at, ok := noPurposeLapse(p, t); ok && !now.Before(at) {
+		processing = true
 	}
 	return purposes, processing
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
@@ -97,6 +98,13 @@ type Thresholds struct {
 	// sweep withdraws what lapsed, and erases a customer whose processing
 	// did.
 	RetentionDays map[string]int `json:"retention_days"`
+	// NoPurposeGraceDays: a customer whose processing rests on consent
+	// alone and who has withdrawn every consent lapses this many days
+	// after the later of that last withdrawal and their last activity (so
+	// a mistaken click can be undone by granting again): they are in
+	// retention-lapsed and the privacy sweep erases them. Default 7, the
+	// cooling-off of a self-service erasure.
+	NoPurposeGraceDays int `json:"no_purpose_grace_days"`
 }
 
 // RetentionPurposes are the purposes RetentionDays may name (the consent
@@ -119,7 +127,8 @@ func Defaults() Thresholds {
 			"name", "email", "phone", "company",
 			"region", "industry", "customer_type", "company_nature",
 		},
-		RetentionDays: map[string]int{"processing": 1095, "marketing": 730, "contact": 730, "profiling": 730, "sensitive": 1095, "guardian": 1095},
+		RetentionDays:      map[string]int{"processing": 1095, "marketing": 730, "contact": 730, "profiling": 730, "sensitive": 1095, "guardian": 1095},
+		NoPurposeGraceDays: 7,
 	}
 }
 
@@ -169,7 +178,9 @@ func jsonNames() map[string]bool {
 // be used: amounts must be decimals with ValueA > ValueB > ValueC > 0;
 // day counts 0 < NewWithinDays < ActiveWithinDays < LapsedAfterDays ≤
 // MaxDays; completeness bands 0 < CompletenessMedium < CompletenessHigh ≤ 1;
-// ExpectedFields non-empty, without blank or repeated names.
+// ExpectedFields non-empty, without blank or repeated names; RetentionDays
+// naming processing and only RetentionPurposes, each 1 to MaxDays;
+// NoPurposeGraceDays 1 to MaxDays.
 func (t Thresholds) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidThresholds}, args...)...)
@@ -205,13 +216,16 @@ func (t Thresholds) Validate() error {
 	if _, ok := t.RetentionDays["processing"]; !ok {
 		return bad("retention_days must name processing")
 	}
-	for purpose, days := range t.RetentionDays {
+	for _, purpose := range slices.Sorted(maps.Keys(t.RetentionDays)) {
 		if !slices.Contains(RetentionPurposes, purpose) {
 			return bad("retention_days names %q, not one of %v", purpose, RetentionPurposes)
 		}
-		if days <= 0 || days > MaxDays {
+		if days := t.RetentionDays[purpose]; days <= 0 || days > MaxDays {
 			return bad("retention_days %s must be 1 to %d (have %d)", purpose, MaxDays, days)
 		}
+	}
+	if t.NoPurposeGraceDays <= 0 || t.NoPurposeGraceDays > MaxDays {
+		return bad("no_purpose_grace_days must be 1 to %d (have %d)", MaxDays, t.NoPurposeGraceDays)
 	}
 	seen := map[string]bool{}
 	for _, f := range t.ExpectedFields {

@@ -143,9 +143,13 @@ func (h *Handler) apply(ctx context.Context, p *store.Profile, removed, sweep bo
 
 // Rules is what the segment rules see of a profile: general-tier values,
 // the names of what it holds, consent states, dates and trade aggregates.
+// The last activity is active_at, or, for a profile without one (made by
+// a message the company sent), its creation: never updated_at, which
+// withdrawals, restriction, verification and restores move too, so that
+// none of them restarts the retention clock.
 func Rules(p *store.Profile) segment.Profile {
 	r := segment.Profile{CustomerID: p.CustomerID, General: p.General, Consent: map[string]bool{}, ReviewDueAt: p.ReviewDueAt,
-		TradeCount: p.TradeCount, TradeMonths: map[string]string{}, Restricted: p.Restricted, ActiveAt: p.UpdatedAt}
+		TradeCount: p.TradeCount, TradeMonths: map[string]string{}, Restricted: p.Restricted, ActiveAt: p.CreatedAt}
 	if p.ActiveAt != nil {
 		r.ActiveAt = *p.ActiveAt
 	}
@@ -159,7 +163,11 @@ func Rules(p *store.Profile) segment.Profile {
 	}
 	slices.Sort(r.Present)
 	for _, purpose := range slices.Sorted(maps.Keys(p.Consent)) {
-		r.Consent[string(purpose)] = p.Consent[purpose].Granted
+		st := p.Consent[purpose]
+		r.Consent[string(purpose)] = st.Granted
+		if !st.Granted && st.At.After(r.WithdrawnAt) {
+			r.WithdrawnAt = st.At
+		}
 	}
 	for m, v := range p.TradeMonths {
 		r.TradeMonths[m] = string(v)

@@ -57,6 +57,12 @@ type Commit struct {
 	// Link, when set, marks a single-use link used: ErrLinkUsed if it was.
 	Link *LinkUse
 
+	// Active: the submission is the customer's own act (a form post, an
+	// answer, an inbound message, an order they placed): active_at, from
+	// which retention counts, moves to At. A message the company sent or a
+	// refund leaves it where it is.
+	Active bool
+
 	// Matched, when set, is the profile's new count of matched
 	// submissions by channel (Profile.Matched): the blind index matched
 	// this one to an existing customer.
@@ -200,10 +206,13 @@ func clientToken(id string) *string {
 
 func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 	if c.NewCustomer {
-		at := c.At.UTC()
-		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", Version: 1, ActiveAt: &at,
+		p := Profile{PK: profilePK(c.CustomerID), SK: profileSK, Entity: "profile", Version: 1,
 			CreatedAt: c.At.UTC(), UpdatedAt: c.At.UTC(), ReviewDueAt: c.ReviewDueAt.UTC(),
 			General: nonNil(c.General), Fields: nonNil(c.Fields), IDs: nonNil(c.IDs), Consent: nonNil(c.Consent), AgeBand: c.AgeBand}
+		if c.Active {
+			at := c.At.UTC()
+			p.ActiveAt = &at
+		}
 		if c.Confirmed {
 			at := c.At.UTC()
 			p.ConfirmedAt = &at
@@ -215,8 +224,10 @@ func (s *Store) profileWrite(c Commit) (types.TransactWriteItem, error) {
 		return putNew(s.table, p)
 	}
 	up := expression.Set(expression.Name("updated_at"), expression.Value(c.At.Unix())).
-		Set(expression.Name("active_at"), expression.Value(c.At.Unix())).
 		Add(expression.Name("version"), expression.Value(1))
+	if c.Active {
+		up = up.Set(expression.Name("active_at"), expression.Value(c.At.Unix()))
+	}
 	if !c.ReviewDueAt.IsZero() {
 		up = up.Set(expression.Name("review_due_at"), expression.Value(c.ReviewDueAt.Unix()))
 	}

@@ -102,7 +102,7 @@ func tradeUpdate(up expression.UpdateBuilder, o OrderChange, head *Profile) expr
 	up = up.Add(expression.Name("trade_count"), expression.Value(number(count))).
 		Add(expression.Name("trade_total"), expression.Value(number(amount)))
 	if head == nil || head.TradeMonths == nil {
-		up = up.Set(expression.Name("trade_months"), expression.Value(map[string]types.AttributeValue{o.Month: number(amount)}))
+		up = up.Set(expression.Name("trade_months"), expression.Value(&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{o.Month: number(amount)}}))
 	} else {
 		m := expression.Name("trade_months." + o.Month)
 		up = up.Set(m, expression.Plus(expression.IfNotExists(m, expression.Value(number("0"))), expression.Value(number(amount))))

@@ -113,7 +113,10 @@ type Profile struct {
 	ReviewDueAt time.Time  `dynamodbav:"review_due_at,unixtime"` // when to ask the customer to confirm their details
 	ConfirmedAt *time.Time `dynamodbav:"confirmed_at,unixtime,omitempty"`
 	// ActiveAt is the customer's last activity (a submission, an answer,
-	// an order; not an operator's act): retention counts from it.
+	// an inbound message, an order they placed; not a message the company
+	// sent, a refund, a withdrawal or an operator's act): retention counts
+	// from it. Absent on a profile a company message made: retention then
+	// counts from CreatedAt.
 	ActiveAt *time.Time                        `dynamodbav:"active_at,unixtime,omitempty"`
 	General  map[string]string                 `dynamodbav:"general"`
 	Fields   map[string]FieldRef               `dynamodbav:"src"`
