@@ -9,7 +9,9 @@
 // query, who writes each partition, and that they are the partitions the
 // store writes; the segmenter's stream event (its filter agrees with the
 // handler on every fixture), its on-failure queue and alarm, who may read
-// the stream; the sweep's schedule; that local/kms.json grants what the
-// template grants; and that each alarm watches a metric the code publishes
-// under the alarm's dimensions.
+// the stream; the sweep's schedule; that no role both writes and reads the
+// audit, and the auditor reads it with no KMS; that the segment thresholds
+// reach every function reading them from one parameter; that
+// local/kms.json grants what the template grants; and that each alarm
+// watches a metric the code publishes under the alarm's dimensions.
 package samtemplate

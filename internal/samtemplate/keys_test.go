@@ -61,7 +61,7 @@ func keyContexts(t *testing.T) map[string]map[string]string {
 }
 
 // The operator roles people assume.
-var operatorRoles = []string{"SalesServiceRole", "ComplianceRole", "AnalystRole", "AdminRole"}
+var operatorRoles = []string{"SalesServiceRole", "ComplianceRole", "AuditorRole", "AnalystRole", "AdminRole"}
 
 // Key administration actions that would let whoever holds them grant
 // themselves a use of the key: the account's statement delegates them to
@@ -82,8 +82,10 @@ func TestKeyReaders(t *testing.T) {
 		key     string
 		readers []string
 	}{
-		// The person's own copy holds their restricted values (privacy).
-		{"RestrictedKey", []string{"ComplianceRole", priv}},
+		// The person's own copy holds their restricted values (privacy); an
+		// erasure searches for a child's identifiers, sealed restricted
+		// (privacy sweep).
+		{"RestrictedKey", []string{"ComplianceRole", priv, privSweep}},
 		// The survey sender reads the address it emails; the privacy sweep
 		// the identifiers it must find to erase.
 		{"ConfidentialKey", []string{"SalesServiceRole", "ComplianceRole", sender, priv, privSweep}},
@@ -175,7 +177,8 @@ func TestKeyUses(t *testing.T) {
 		"RestrictedKey": {
 			form + " kms:GenerateDataKey", webhook + " kms:GenerateDataKey", survey + " kms:GenerateDataKey",
 			"ComplianceRole kms:GenerateDataKey", // replaying a quarantined webhook
-			"ComplianceRole kms:Decrypt", priv + " kms:Decrypt",
+			"ComplianceRole kms:Decrypt",
+			priv + " kms:Decrypt", privSweep + " kms:Decrypt", // the person's copy; an erasure's search
 		},
 		"BlindIndexKey": {
 			form + " kms:Decrypt", webhook + " kms:Decrypt", survey + " kms:Decrypt", sender + " kms:Decrypt", priv + " kms:Decrypt",

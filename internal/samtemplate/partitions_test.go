@@ -56,6 +56,19 @@ var sweepAccess = tableAccess{
 	query:  []string{"SEGDUE#*", "SEGCOUNT#*", "REVIEW"},
 }
 
+// Data-subject requests: under the customer (REQ#<customer>, with its
+// pending-erasure slot), one item per open or scheduled request
+// (REQOPEN) and a monthly journal (REQLOG#<yyyy-mm>). Recording one
+// puts into all three in one transaction.
+var requestParts = []string{"REQ#*", "REQOPEN", "REQLOG#*"}
+
+// What `kehu requests list` reads: the open ones or a month's (Query),
+// each then in its current state under its customer (GetItem).
+var (
+	requestLists = []string{"REQOPEN", "REQLOG#*"}
+	requestGets  = []string{"REQ#*"}
+)
+
 func with(base []string, more ...string) []string { return slices.Concat(base, more) }
 
 var access = map[string]tableAccess{
@@ -74,15 +87,20 @@ var access = map[string]tableAccess{
 	// single-use mark, a new address's index entry, data keys); a
 	// withdrawal; a verification. No deletes, no idempotency records.
 	"SurveyIntakeFunction": {write: customerParts, get: with(customerParts, "SURVEY", "CONFIG")},
-	// The review-due members; a customer's profile, the entry holding the
-	// address and its data key; the send records (CUST#<id>/SEND#…).
-	// A withdrawal, the requests, the audit of the copy's read.
-	"PrivacyFunction": {write: []string{"CUST#*", "REQUESTS", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "REQUESTS", "CONFIG"},
-		query: []string{"CUST#*", "DKEY#*", "REQUESTS", "CONFIG"}},
-	// An erasure, as compliance's `kehu customer erase` does it.
-	"PrivacySweepFunction": {write: []string{"CUST#*", "REQUESTS", "REVIEW", "AUDIT#*"}, delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE"},
-		get:   []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE"},
-		query: []string{"CUST#*", "DKEY#*", "REQUESTS", "REVIEW", "QUARANTINE", "SEG#retention-lapsed#*"}},
+	// A customer's profile, the entry holding the address and its data
+	// key; a withdrawal, the download link's mark (CUST#<id>/LINK#…); the
+	// requests (recorded under the customer, in the month and while open;
+	// answered or cancelled: the open entry and the erasure slot deleted),
+	// and the customer's own read back (REQ#<id>); the audit of the copy's
+	// read.
+	"PrivacyFunction": {write: with([]string{"CUST#*", "AUDIT#*"}, requestParts...), delete: []string{"REQ#*", "REQOPEN"},
+		get: []string{"CUST#*", "DKEY#*", "REQ#*", "CONFIG"}, query: []string{"CUST#*", "DKEY#*", "REQ#*", "CONFIG"}},
+	// An erasure, as compliance's `kehu customer erase` does it; the open
+	// requests (REQOPEN), claimed and done.
+	"PrivacySweepFunction": {write: with([]string{"CUST#*", "REVIEW", "AUDIT#*"}, requestParts...),
+		delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE", "REQ#*", "REQOPEN"},
+		get:    []string{"CUST#*", "DKEY#*", "REVIEW", "QUARANTINE"},
+		query:  []string{"CUST#*", "DKEY#*", "REVIEW", "QUARANTINE", "REQOPEN", "SEG#retention-lapsed#*"}},
 	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
 	"SegmenterFunction":    segmenterAccess,
 	"SweepFunction":        sweepAccess,
@@ -91,13 +109,17 @@ var access = map[string]tableAccess{
 	"SalesServiceRole": {write: []string{"AUDIT#*"}, get: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...),
 		query: with(customerParts, append([]string{"CONFIG"}, segmentReads...)...)},
 	// Restoring a field value (CUST#); `kehu quarantine list|show|replay|drop`:
-	// replay runs the webhook pipeline in the CLI, drop deletes.
+	// replay runs the webhook pipeline in the CLI, drop deletes; `kehu
+	// customer erase` and its request; `kehu requests list`. It appends to
+	// the audit and cannot read it (TestAuditWritersCannotReadIt).
 	"ComplianceRole": {
-		write:  with(customerParts, append(slices.Clone(webhookParts), "AUDIT#*", "REQUESTS")...),
-		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW"}, // drop; erase
-		get:    with(customerParts, append([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads...)...),
-		query:  with(customerParts, append([]string{"CONFIG", "QUARANTINE", "AUDIT#*", "REQUESTS"}, segmentReads...)...),
+		write:  with(customerParts, slices.Concat(webhookParts, []string{"AUDIT#*"}, requestParts)...),
+		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "REQ#*", "REQOPEN"}, // drop; erase
+		get:    with(customerParts, slices.Concat([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads, requestGets)...),
+		query:  with(customerParts, slices.Concat([]string{"CONFIG", "QUARANTINE"}, segmentReads, requestLists)...),
 	},
+	// `kehu audit ID` and `kehu requests list`: reads only, no KMS.
+	"AuditorRole": {get: requestGets, query: with([]string{"AUDIT#*"}, requestLists...)},
 	// Every partition, but general-tier attributes only (TestAnalystReadsGeneralTierOnly).
 	"AnalystRole": {get: []string{"*"}, query: []string{"*"}},
 	// `kehu forms …`, `kehu sources …`; `kehu customer find` and the secret;
@@ -398,11 +420,15 @@ var partitionWriters = map[string][]string{
 	"WHK#":       {"WebhookIntakeFunction", "ComplianceRole"},
 	"QUARANTINE": {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"},
 	"ORDER#":     {"WebhookIntakeFunction", "ComplianceRole", "PrivacySweepFunction"}, // orders; erasure deletes a customer's
-	"REQUESTS":   {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},       // requests; erasures recorded
 	"CONFIG":     {"SetupFunction"},
 	"FORM":       {"AdminRole"},
 	"SOURCE":     {"AdminRole"},
 	"SURVEY":     {"AdminRole"},
+	// Requests: the privacy page's, the sweep's (retention erasures,
+	// claims), an operator's erasure.
+	"REQ#":    {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},
+	"REQOPEN": {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},
+	"REQLOG#": {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},
 	// Appended by whoever decrypts; never updated or deleted by anyone.
 	"AUDIT#": {"SalesServiceRole", "ComplianceRole", "SurveySenderFunction", "PrivacyFunction", "PrivacySweepFunction"},
 	// Segments are the segmenter's and the sweep's alone: no operator or
@@ -422,7 +448,9 @@ var partitionWriters = map[string][]string{
 // store writes, with that exact key prefix, so a grant cannot miss the
 // partition the code uses (WHK# against WEBHOOK#, say).
 func TestEveryPartitionHasAnOwner(t *testing.T) {
-	pk := regexp.MustCompile(`(?:PK\s*=\s*|\breturn\s+)"([A-Z][A-Z_]*#?)"`)
+	// A pk constant (reviewPK = "REVIEW", requestPKPrefix = "REQ#") or a
+	// pk-building function's literal (return "CUST#" + id).
+	pk := regexp.MustCompile(`(?:PK(?:Prefix)?\s*=\s*|\breturn\s+)"([A-Z][A-Z_]*#?)"`)
 	found := map[string]bool{}
 	for _, src := range sources(t, "../../shared/store/*.go") {
 		for _, m := range pk.FindAllSubmatch(src, -1) {

@@ -69,7 +69,7 @@ func TestFunctionRoles(t *testing.T) {
 func TestOperatorRolesNeedMFA(t *testing.T) {
 	tpl := open(t)
 	roles := tpl.GetAllIAMRoleResources()
-	for _, name := range []string{"SalesServiceRole", "ComplianceRole", "AnalystRole", "AdminRole"} {
+	for _, name := range operatorRoles {
 		t.Run(name, func(t *testing.T) {
 			r, ok := roles[name]
 			if !ok {

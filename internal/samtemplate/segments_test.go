@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/kehu-dev/kehu/shared/config"
+	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/segmenter"
 )
 
@@ -337,5 +339,51 @@ func TestStreamAndQueueAccess(t *testing.T) {
 	}
 	if !slices.Contains(sqsActions, "sqs:SendMessage") {
 		t.Errorf("%s cannot send to its on-failure destination", role)
+	}
+}
+
+// The segment thresholds, retention periods included, are one template
+// parameter: every function whose code reads SEGMENT_THRESHOLDS (the
+// segmenter, the sweep, the privacy sweep) gets it from SegmentThresholds,
+// so a customer's segments and the retention that erases them never
+// disagree. Its default is empty (the code's defaults) or a document the
+// code accepts.
+func TestSegmentThresholdsFromOneParameter(t *testing.T) {
+	const param = "SegmentThresholds"
+	var readers []string
+	for name, env := range functionEnv {
+		if slices.Contains(env.required, config.EnvThresholds) || slices.Contains(env.optional, config.EnvThresholds) {
+			readers = append(readers, name)
+		}
+	}
+	if want := []string{"PrivacySweepFunction", segmenterFunction, sweepFunction}; !slices.Equal(setOf(readers...), setOf(want...)) {
+		t.Errorf("functions reading %s: %v, want %v", config.EnvThresholds, setOf(readers...), setOf(want...))
+	}
+	for _, name := range readers {
+		vars, _ := dig(rawResource(t, name), "Environment", "Variables").(map[string]any)
+		if got := vars[config.EnvThresholds]; got != "Ref:"+param {
+			t.Errorf("%s sets %s to %v, want the parameter %s", name, config.EnvThresholds, got, param)
+		}
+	}
+	p, ok := open(t).Parameters[param]
+	if !ok {
+		t.Fatalf("template.yaml has no parameter %s", param)
+	}
+	if p.Type != "String" {
+		t.Errorf("%s is a %s, want a String", param, p.Type)
+	}
+	if doc, _ := p.Default.(string); doc != "" {
+		if _, err := segment.ParseThresholds([]byte(doc)); err != nil {
+			t.Errorf("%s's default is refused by the code: %v", param, err)
+		}
+	} else if p.Default == nil {
+		t.Errorf("%s has no default; want empty (the code's defaults)", param)
+	}
+	// Empty is the code's defaults, not an error.
+	cfg, err := segmenter.ConfigFromEnv(func(k string) string {
+		return map[string]string{config.EnvTable: "t", config.EnvThresholds: ""}[k]
+	})
+	if err != nil || !reflect.DeepEqual(cfg.Thresholds, segment.Defaults()) {
+		t.Errorf("an empty %s: %v, thresholds %+v; want the defaults", config.EnvThresholds, err, cfg.Thresholds)
 	}
 }

@@ -302,16 +302,20 @@ func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events
 		format = "html"
 	}
 	use := store.LinkUse{CustomerID: c.Customer, ID: c.ID + "#" + format, Expires: c.ExpiresAt()}
-	switch err := d.Store.UseLink(ctx, use, h.now()); {
-	case errors.Is(err, store.ErrLinkUsed):
-		return events.APIGatewayV2HTTPResponse{}, "", linkProblem(err)
-	case err != nil:
+	if used, err := d.Store.LinkUsed(ctx, c.Customer, use.ID); err != nil || used {
+		if err == nil {
+			err = linkProblem(store.ErrLinkUsed)
+		}
 		return events.APIGatewayV2HTTPResponse{}, "", err
 	}
+	// Read first, then marked: a read that fails leaves the link usable
+	// (the function may not delete in the customer's partition); of two
+	// at once, only the one whose mark is written answers.
 	x, err := d.Reader.Export(ctx, c.Customer)
-	if err != nil {
-		// Not read: the link may be used again.
-		_ = d.Store.DeleteCustomerItem(context.WithoutCancel(ctx), c.Customer, store.LinkSK(use.ID))
+	if err == nil {
+		if err = d.Store.UseLink(ctx, use, h.now()); errors.Is(err, store.ErrLinkUsed) {
+			err = linkProblem(err)
+		}
 	}
 	if errors.Is(err, record.ErrNoCustomer) {
 		return events.APIGatewayV2HTTPResponse{}, "", problem(http.StatusGone, "link-stale", "Link no longer applies",

@@ -424,6 +424,29 @@ func TestDueErasuresAreClaimed(t *testing.T) {
 	if _, err := st.Store.PendingErasure(ctx, ids[1]); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the erasure slot after the erasure: %v", err)
 	}
+
+	// An operator erases a customer whose own erasure is scheduled: the
+	// operator's request is done; the scheduled one, when due, too.
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Wang Wei"}, "email": {stacktest.Unique("both") + "@example.com"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := now.Add(-time.Minute)
+	if err := st.Store.PutRequest(ctx, store.Request{ID: uuid.NewString(), CustomerID: res.CustomerID, Kind: store.RequestErasure, Channel: "self-service",
+		State: store.RequestScheduled, CreatedAt: now.Add(-8 * 24 * time.Hour), DueAt: now.Add(7 * 24 * time.Hour), RunAt: &run}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Erase(ctx, res.CustomerID, "operator test", "operator"); err != nil {
+		t.Fatalf("an operator's erasure beside a scheduled one: %v", err)
+	}
+	if n, err := e.RunDueErasures(ctx); n != 0 || err != nil {
+		t.Fatalf("the scheduled erasure of an erased customer: %d %v", n, err)
+	}
+	reqs, _ := st.Store.CustomerRequests(ctx, res.CustomerID)
+	if len(reqs) != 2 || reqs[0].State != store.RequestDone || reqs[1].State != store.RequestDone {
+		t.Fatalf("requests: %+v", reqs)
+	}
 }
 
 // selectiveOpener refuses to open one customer's values.

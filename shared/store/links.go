@@ -43,9 +43,6 @@ const (
 
 func linkSK(id string) string { return linkSKPrefix + id }
 
-// LinkSK is the sort key of a link-use mark in its customer's partition.
-func LinkSK(id string) string { return linkSK(id) }
-
 // UseLink marks a single-use link used on its own (a read it allows,
 // with nothing else to write): ErrLinkUsed if it was.
 func (s *Store) UseLink(ctx context.Context, u LinkUse, now time.Time) error {

@@ -201,8 +201,10 @@ func (s *Store) SetRequestState(ctx context.Context, r Request, from, to string,
 		items = append(items, u)
 	} else {
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(requestsOpenPK, sk)}})
-		if r.Kind == RequestErasure {
-			// The customer's slot, if this request holds it.
+		if r.Kind == RequestErasure && r.RunAt != nil {
+			// The customer's slot, which a scheduled erasure (one with a
+			// run time) took; an operator's or the retention's erasure
+			// never takes it.
 			expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK)).
 				Or(expression.Name("request_sk").Equal(expression.Value(sk)))).Build()
 			if err != nil {
