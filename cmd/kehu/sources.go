@@ -156,21 +156,40 @@ func (c *cli) quarantineList(ctx context.Context, out io.Writer) error {
 	return w.Flush()
 }
 
-// quarantined reads one quarantined payload and decrypts it.
-func (c *cli) quarantined(ctx context.Context, id string) (*store.Quarantined, []byte, error) {
+// quarantined reads one quarantined payload, still sealed.
+func (c *cli) quarantined(ctx context.Context, id string) (*store.Quarantined, error) {
 	q, err := c.store.QuarantinedPayload(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w: nothing quarantined as %s", errNotFound, id)
+		return nil, fmt.Errorf("%w: nothing quarantined as %s", errNotFound, id)
 	}
+	return q, err
+}
+
+// quarantineRead says who opens a quarantined payload, and for what
+// (--purpose; by default the command's), for its audit record.
+func (c *cli) quarantineRead(ctx context.Context, command string) (record.QuarantineRead, error) {
+	r, err := c.reader(ctx, command)
 	if err != nil {
-		return nil, nil, err
+		return record.QuarantineRead{}, err
 	}
-	pt, err := record.OpenQuarantined(ctx, c.store, envelope.NewOpener(c.kms), q)
-	return q, pt, err
+	return record.QuarantineRead{Actor: r.Actor, Purpose: r.Purpose, Action: command}, nil
+}
+
+// openQuarantined decrypts a quarantined payload: audited first.
+func (c *cli) openQuarantined(ctx context.Context, q *store.Quarantined, by record.QuarantineRead) ([]byte, error) {
+	return record.OpenQuarantined(ctx, c.store, envelope.NewOpener(c.kms), q, by)
 }
 
 func (c *cli) quarantineShow(ctx context.Context, id string, out io.Writer) error {
-	q, payload, err := c.quarantined(ctx, id)
+	q, err := c.quarantined(ctx, id)
+	if err != nil {
+		return err
+	}
+	by, err := c.quarantineRead(ctx, "quarantine show")
+	if err != nil {
+		return err
+	}
+	payload, err := c.openQuarantined(ctx, q, by)
 	if err != nil {
 		return err
 	}
@@ -192,13 +211,15 @@ func (c *cli) quarantineShow(ctx context.Context, id string, out io.Writer) erro
 // current definition and runs it through the intake pipeline, as the
 // operator (compliance: it decrypts the payload and seals what it
 // writes). A replay is taken once: its delivery mark names the
-// quarantined payload.
+// quarantined payload. The payload is decrypted only once the source may
+// take it; its opening is audited (AUDIT#quarantine), and the replay is
+// also recorded on the audit of the customer it went to.
 func (c *cli) quarantineReplay(ctx context.Context, id string, getenv func(string) string, out io.Writer) error {
-	q, payload, err := c.quarantined(ctx, id)
+	q, err := c.quarantined(ctx, id)
 	if err != nil {
 		return err
 	}
-	if payload == nil {
+	if len(q.Payload) == 0 {
 		return errors.New("this payload was not kept (too large, or replayed already)")
 	}
 	def, _, err := source.Read(ctx, c.store, q.Source)
@@ -209,6 +230,14 @@ func (c *cli) quarantineReplay(ctx context.Context, id string, getenv func(strin
 	// same provider. An order is sent again by its order system.
 	if def.Kind != source.KindChat || string(def.Provider) != q.Provider {
 		return fmt.Errorf("source %s is now a %s %s source; this payload came from %s: drop it instead", def.ID, def.Provider, def.Kind, q.Provider)
+	}
+	by, err := c.quarantineRead(ctx, "quarantine replay")
+	if err != nil {
+		return err
+	}
+	payload, err := c.openQuarantined(ctx, q, by)
+	if err != nil {
+		return err
 	}
 	f, err := def.Form()
 	if err != nil {
@@ -238,6 +267,9 @@ func (c *cli) quarantineReplay(ctx context.Context, id string, getenv func(strin
 	}
 	if err := c.store.MarkReplayed(ctx, q.ID, res.SubmissionID, res.CustomerID); err != nil {
 		return err
+	}
+	if err := record.AuditReplay(ctx, c.store, by, q.ID, res.CustomerID); err != nil {
+		return fmt.Errorf("replayed %s as submission %s of customer %s, but its audit on the customer: %w", q.ID, res.SubmissionID, res.CustomerID, err)
 	}
 	if c.json {
 		return c.printJSON(out, map[string]any{"id": q.ID, "submission_id": res.SubmissionID, "customer_id": res.CustomerID, "new_customer": res.NewCustomer})

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
+	"github.com/kehu-dev/kehu/shared/store"
 )
 
 func chat(email, text string) string {
@@ -115,6 +117,26 @@ func TestQuarantineAndReplay(t *testing.T) {
 	if out, _, _ := kehu(t, st.Table, "quarantine", "show", qs[0].ID); !strings.Contains(out, email) {
 		t.Fatalf("quarantine show does not decrypt the payload: %s", out)
 	}
+	// Every opening of the payload is audited (AUDIT#quarantine: it is no
+	// customer's yet), naming the payload, before it is shown.
+	opened := func(action string) int {
+		t.Helper()
+		audit, err := st.Store.Audit(ctx, store.QuarantineCustomer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, a := range audit {
+			if a.Action == action && a.Actor == "local:LOCALCOMPLIANCE" && slices.Equal(a.Fields, []string{store.QuarantineAttribute(qs[0].ID)}) &&
+				slices.Equal(a.Tiers, []string{"confidential"}) && a.Purpose == "operator: kehu "+action {
+				n++
+			}
+		}
+		return n
+	}
+	if n := opened("quarantine show"); n != 1 {
+		t.Fatalf("quarantine show audited %d times, want 1", n)
+	}
 	if _, _, code := kehu(t, st.Table, "quarantine", "replay", qs[0].ID); code == 0 {
 		t.Fatal("replayed with the mapping still broken")
 	}
@@ -129,6 +151,15 @@ func TestQuarantineAndReplay(t *testing.T) {
 	}
 	if _, _, code := kehu(t, st.Table, "quarantine", "replay", qs[0].ID); code == 0 {
 		t.Fatal("replayed twice")
+	}
+	// Both replays opened the payload (the first could not use it); the
+	// one that wrote is also on the audit of the customer it went to.
+	if n := opened("quarantine replay"); n != 2 {
+		t.Fatalf("quarantine replay audited %d times, want 2", n)
+	}
+	if audit, _ := st.Store.Audit(ctx, replayed.CustomerID); len(audit) != 1 || audit[0].Action != "quarantine replay" ||
+		!slices.Equal(audit[0].Fields, []string{store.QuarantineAttribute(qs[0].ID)}) || audit[0].Actor != "local:LOCALCOMPLIANCE" {
+		t.Fatalf("the replay on the customer's audit: %+v", audit)
 	}
 	out, _, _ = kehu(t, st.Table, "customer", "show", replayed.CustomerID, "--json")
 	var doc struct {

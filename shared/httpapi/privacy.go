@@ -312,6 +312,7 @@ func (h *PrivacyPages) download(ctx context.Context, d *PrivacyDeps, req *events
 	// (the function may not delete in the customer's partition); of two
 	// at once, only the one whose mark is written answers.
 	x, err := d.Reader.Export(ctx, c.Customer)
+	x = x.ForSubject() // the person's own copy: nothing that would disclose others (GDPR Art. 15(4)); nil stays nil
 	if err == nil {
 		if err = d.Store.UseLink(ctx, use, h.now()); errors.Is(err, store.ErrLinkUsed) {
 			err = linkProblem(err)

@@ -8,7 +8,8 @@ import (
 )
 
 // HTML renders an export as a page a person can read (bilingual headings,
-// no script): the same content as the JSON copy.
+// no script): the same content as the JSON copy. For the person's own copy
+// render x.ForSubject(), never the operator's export.
 func HTML(x *record.Export) (string, error) {
 	var b strings.Builder
 	if err := exportPage.Execute(&b, x); err != nil {
@@ -30,6 +31,7 @@ var exportPage = template.Must(template.New("export").Funcs(template.FuncMap{"te
 td,th{border:1px solid #ccc;padding:.3rem;text-align:left;vertical-align:top}</style></head><body>
 <h1>我们保存的您的资料 <span lang="en">· What we hold about you</span></h1>
 <p>导出时间 · Exported {{.ExportedAt.Format "2006-01-02 15:04 UTC"}} · {{.Format}}{{if .Unreadable}} · 未能读取 · not readable here: {{range .Unreadable}}{{.}} {{end}}{{end}}</p>
+{{if .Withheld}}<p>{{.Withheld}}</p>{{end}}
 <h2>资料 · Details</h2>
 <table><tr><th>项目 · Field</th><th>值 · Value</th><th>来源 · Source</th><th>依据与同意 · Basis and consent</th><th>收集 · Collected</th><th>确认 · Confirmed</th><th>可读者 · Read by</th></tr>
 {{range .Record.Fields}}<tr><td>{{.Field}}</td><td>{{text .Value}}</td><td>{{.Channel}} {{.FormID}}</td><td>{{.Basis}} {{.Notice}} {{range .Purposes}}{{.}} {{end}}</td>

@@ -6,9 +6,12 @@
 package privacy
 
 import (
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/kehu-dev/kehu/shared/consent"
 	"github.com/kehu-dev/kehu/shared/customer"
+	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/segmenter"
@@ -266,9 +270,11 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 			}
 			continue
 		}
-		pt, err := record.OpenQuarantined(ctx, e.Store, e.Opener, q)
+		pt, err := record.OpenQuarantined(ctx, e.Store, e.Opener, q, record.QuarantineRead{Actor: e.Actor, Purpose: "erasure of " + customerID + ": search for its identifiers", Action: "erasure search", Now: e.Now})
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, store.ErrUnavailable) {
+			if !unsearchable(err) {
+				// Denied, unavailable, the audit not written: stop (the
+				// erasure stays erasing and is run again), never skip.
 				return fmt.Errorf("quarantined %s: %w", q.ID, err)
 			}
 			e.log().WarnContext(ctx, "a quarantined payload could not be searched for an erasure", "quarantine_id", q.ID)
@@ -284,6 +290,16 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 		}
 	}
 	return nil
+}
+
+// unsearchable says whether a quarantined payload is itself broken — a
+// damaged ciphertext, one that does not open, its data key gone, a
+// damaged gzip stream — so that nobody can ever search it: skipped, it
+// must not stop every erasure.
+func unsearchable(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.Is(err, envelope.ErrMalformed) || errors.Is(err, envelope.ErrOpen) || errors.Is(err, store.ErrNotFound) ||
+		errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &corrupt)
 }
 
 // matcher finds an identifier's value in a payload, on its boundaries.

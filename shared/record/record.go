@@ -31,11 +31,13 @@ type Opener interface {
 
 var _ Opener = (*envelope.Opener)(nil)
 
-// ReadBy says who may read each tier (the template's roles).
+// ReadBy says who may read each tier (the template's key policies): the
+// people's roles and the functions that decrypt it, and the person in
+// their own copy. The erasure's search reads identifiers to delete them.
 var ReadBy = map[customer.Tier]string{
-	customer.Restricted:   "compliance role only",
-	customer.Confidential: "sales and service roles",
-	customer.General:      "analysts, the segmenter",
+	customer.Restricted:   "compliance role; the person's own copy",
+	customer.Confidential: "sales, service and compliance roles; the survey sender (the address, to email it); the person's own copy",
+	customer.General:      "analysts, the segmenter, and every role above",
 }
 
 // Reader reads customers' records. Every value it decrypts is audited:
@@ -62,13 +64,16 @@ func (r *Reader) audit(ctx context.Context, l *loaded, action string) error {
 	if r.Actor == "" {
 		return ErrNoActor
 	}
-	fields := slices.Sorted(maps.Keys(l.read))
-	var tiers []string
-	for _, f := range fields {
-		if t := string(l.read[f]); !slices.Contains(tiers, t) {
+	var fields, tiers []string
+	for o := range l.read {
+		if !slices.Contains(fields, o.field) {
+			fields = append(fields, o.field)
+		}
+		if t := string(o.tier); !slices.Contains(tiers, t) {
 			tiers = append(tiers, t)
 		}
 	}
+	slices.Sort(fields)
 	slices.Sort(tiers)
 	now := time.Now()
 	if r.Now != nil {
@@ -164,9 +169,22 @@ type loaded struct {
 	ledger  []store.LedgerEntry
 	byID    map[string]*store.LedgerEntry
 	keys    map[string][]byte
-	read    map[string]customer.Tier // what was decrypted: field (or interaction text) → tier
-	denied  []customer.Tier          // tiers these credentials could not decrypt
+	read    map[opened]bool // what was decrypted: a field (or interaction text) in a tier
+	// unopened are the tiers of the values that could not be decrypted,
+	// for any reason (UnknownTier: a ciphertext too damaged to say).
+	unopened map[string]bool
 }
+
+// opened is a field (or interaction text) decrypted in a tier: the same
+// field may be read in two (a child's later values are restricted).
+type opened struct {
+	field string
+	tier  customer.Tier
+}
+
+// UnknownTier stands in an export's Unreadable for a value whose
+// ciphertext is too damaged to name its tier.
+const UnknownTier = "unknown"
 
 func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
 	p, err := r.Store.Profile(ctx, id)
@@ -180,7 +198,8 @@ func (r *Reader) load(ctx context.Context, id string) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{profile: p, ledger: ledger, byID: map[string]*store.LedgerEntry{}, read: map[string]customer.Tier{}}
+	l := &loaded{profile: p, ledger: ledger, byID: map[string]*store.LedgerEntry{}, read: map[opened]bool{},
+		unopened: map[string]bool{}}
 	var refs []string
 	for i := range ledger {
 		e := &ledger[i]
@@ -218,6 +237,7 @@ func (r *Reader) value(ctx context.Context, l *loaded, e *store.LedgerEntry, fie
 func (r *Reader) open(ctx context.Context, l *loaded, submissionID, attribute string, blob []byte) Value {
 	tier, _, _, _, err := envelope.Parse(blob)
 	if err != nil {
+		l.unopened[UnknownTier] = true
 		return Value{Unreadable: "malformed ciphertext"}
 	}
 	pt, err := r.Opener.Open(ctx, envelope.AAD{Table: r.Store.Table(), Customer: l.profile.CustomerID,
@@ -225,12 +245,13 @@ func (r *Reader) open(ctx context.Context, l *loaded, submissionID, attribute st
 	switch {
 	case err == nil:
 		s := string(pt)
-		l.read[attribute] = tier
+		l.read[opened{attribute, tier}] = true
 		return Value{Text: &s}
 	case errors.Is(err, envelope.ErrDenied):
-		l.denied = append(l.denied, tier)
+		l.unopened[string(tier)] = true
 		return Value{Unreadable: "these credentials may not decrypt the " + string(tier) + " tier"}
 	default:
+		l.unopened[string(tier)] = true
 		return Value{Unreadable: "cannot decrypt: " + err.Error()}
 	}
 }
@@ -343,14 +364,20 @@ func (r *Reader) History(ctx context.Context, id string) ([]HistoryRow, error) {
 // Export is everything held about a customer, as a person's copy (PIPL
 // Art. 45, GDPR Art. 15 and 20): the record (current values with
 // provenance, identifiers, consent, interactions, segments, the ledger)
-// and every value each field had. Unreadable lists the tiers these
-// credentials could not decrypt (their values are marked so).
+// and every value each field had. Unreadable lists the tiers of the values
+// that could not be decrypted, whatever the reason — these credentials may
+// not, a key is missing, a ciphertext is damaged (UnknownTier when it
+// cannot even say its tier) — and nothing else: their values are marked
+// so.
 type Export struct {
 	Format     string       `json:"format"` // "kehu-export/1"
 	ExportedAt time.Time    `json:"exported_at"`
 	Record     *Record      `json:"record"`
 	History    []HistoryRow `json:"history"`
 	Unreadable []string     `json:"unreadable_tiers"`
+	// Withheld, on the person's own copy (ForSubject), says what it leaves
+	// out and why, when it left out anything.
+	Withheld string `json:"withheld,omitempty"`
 }
 
 // Export reads the whole of what is held about a customer, in one audited read.
@@ -371,13 +398,10 @@ func (r *Reader) Export(ctx context.Context, id string) (*Export, error) {
 	if r.Now != nil {
 		now = r.Now()
 	}
-	x := &Export{Format: "kehu-export/1", ExportedAt: now.UTC(), Record: rec, History: rows, Unreadable: []string{}}
-	for _, t := range l.denied {
-		if !slices.Contains(x.Unreadable, string(t)) {
-			x.Unreadable = append(x.Unreadable, string(t))
-		}
+	x := &Export{Format: "kehu-export/1", ExportedAt: now.UTC(), Record: rec, History: rows, Unreadable: slices.Sorted(maps.Keys(l.unopened))}
+	if x.Unreadable == nil {
+		x.Unreadable = []string{}
 	}
-	slices.Sort(x.Unreadable)
 	return x, nil
 }
 
@@ -465,11 +489,33 @@ func (r *Reader) Restore(ctx context.Context, ix *blindindex.Index, id, field, f
 	return r.Store.Restore(ctx, rs)
 }
 
+// QuarantineRead says who opens quarantined payloads and what for: the
+// audit record written before a payload's plaintext is returned.
+type QuarantineRead struct {
+	Actor   string // who: the IAM principal's ARN, or the local credential
+	Purpose string // what for
+	Action  string // "quarantine show", "quarantine replay", "erasure search", …
+	Now     func() time.Time
+}
+
+func (by QuarantineRead) now() time.Time {
+	if by.Now != nil {
+		return by.Now()
+	}
+	return time.Now()
+}
+
 // OpenQuarantined decrypts (and unzips) a quarantined payload; nil when
-// none was kept.
-func OpenQuarantined(ctx context.Context, st *store.Store, o Opener, q *store.Quarantined) ([]byte, error) {
+// none was kept. The payload is no customer's yet, so its opening is
+// audited in the quarantine's own audit partition (AUDIT#quarantine, as
+// store.QuarantineCustomer), naming the payload, before the plaintext is
+// returned: if that write fails, nothing is returned.
+func OpenQuarantined(ctx context.Context, st *store.Store, o Opener, q *store.Quarantined, by QuarantineRead) ([]byte, error) {
 	if len(q.Payload) == 0 {
 		return nil, nil
+	}
+	if by.Actor == "" {
+		return nil, ErrNoActor
 	}
 	_, ref, _, _, err := envelope.Parse(q.Payload)
 	if err != nil {
@@ -484,6 +530,9 @@ func OpenQuarantined(ctx context.Context, st *store.Store, o Opener, q *store.Qu
 	if err != nil {
 		return nil, err
 	}
+	if err := auditQuarantine(ctx, st, by, store.QuarantineCustomer, q.ID); err != nil {
+		return nil, err
+	}
 	if q.Compressed {
 		zr, err := gzip.NewReader(bytes.NewReader(pt))
 		if err != nil {
@@ -494,4 +543,18 @@ func OpenQuarantined(ctx context.Context, st *store.Store, o Opener, q *store.Qu
 		}
 	}
 	return pt, nil
+}
+
+// AuditReplay records on a customer's own audit that a quarantined payload
+// (opened as by says) was replayed into that customer.
+func AuditReplay(ctx context.Context, st *store.Store, by QuarantineRead, quarantineID, customerID string) error {
+	if by.Actor == "" {
+		return ErrNoActor
+	}
+	return auditQuarantine(ctx, st, by, customerID, quarantineID)
+}
+
+func auditQuarantine(ctx context.Context, st *store.Store, by QuarantineRead, customerID, quarantineID string) error {
+	return st.PutAudit(ctx, store.AuditRecord{CustomerID: customerID, Actor: by.Actor, Purpose: by.Purpose, Action: by.Action,
+		Fields: []string{store.QuarantineAttribute(quarantineID)}, Tiers: []string{string(customer.Confidential)}, At: by.now()})
 }
