@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -66,4 +68,19 @@ func (s *Stack) WaitSegments(t testing.TB, customerID string, ok func([]string) 
 // In is a WaitSegments condition: the customer is (or, with in false, is not) in segment.
 func In(segment string, in bool) func([]string) bool {
 	return func(s []string) bool { return slices.Contains(s, segment) == in }
+}
+
+// MarkVerified marks a customer's identifier (its key in the profile)
+// verified, as a click on its confirmation link would, without the
+// survey loop; it returns the key.
+func (s *Stack) MarkVerified(t testing.TB, customerID, idKey string) string {
+	t.Helper()
+	_, err := s.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(s.Table),
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CUST#" + customerID}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
+		UpdateExpression: aws.String("SET ids.#k.v = :t"), ExpressionAttributeNames: map[string]string{"#k": idKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idKey
 }

@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/kehu-dev/kehu/internal/stacktest"
 	"github.com/kehu-dev/kehu/shared/consent"
+	"github.com/kehu-dev/kehu/shared/customer"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/link"
@@ -73,12 +72,7 @@ func TestPrivacySelfService(t *testing.T) {
 	// The address verified (the confirmation path is the survey loop's).
 	p, _ := st.Store.Profile(ctx, id)
 	k := p.IdentifiersOf("email")[0]
-	if _, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(st.Table),
-		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CUST#" + id}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
-		UpdateExpression: aws.String("SET ids.#k.v = :t"), ExpressionAttributeNames: map[string]string{"#k": k},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
-		t.Fatal(err)
-	}
+	st.MarkVerified(t, id, k)
 	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, "marketable") })
 	h := st.Privacy(t, now)
 	tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: sender.PrivacySubject(k), Expires: now().Add(time.Hour).Unix()})
@@ -228,4 +222,80 @@ func TestPrivacySelfService(t *testing.T) {
 	if r := privacyRequest(t, h, "GET", "GET /v1/privacy", q, ""); r.StatusCode != 410 {
 		t.Fatalf("the page after the erasure: %d", r.StatusCode)
 	}
+}
+
+// The privacy link acts for the address it was sent to: with two verified
+// addresses, the copy goes to the link's own; a link whose address is not
+// (or no longer) a verified one of the customer's changes and sends
+// nothing; an address a trusted system added gets no privacy link.
+func TestPrivacyLinkActsForItsAddress(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	first, second := strings.ToLower(stacktest.Unique("own"))+"@example.com", strings.ToLower(stacktest.Unique("second"))+"@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Zhou Yu"}, "email": {first}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	p, _ := st.Store.Profile(ctx, id)
+	a := st.MarkVerified(t, id, p.IdentifiersOf("email")[0])
+	// The person adds a second address through their own link, and
+	// confirms it (the confirm page's write).
+	if _, err := svc.Submit(ctx, def, intake.Submission{Trust: customer.Proven, Subject: id, Fields: map[string][]string{"name": {"Zhou Yu"}, "email": {second}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = st.Store.Profile(ctx, id)
+	var b string
+	for _, k := range p.IdentifiersOf("email") {
+		if k != a {
+			b = k
+		}
+	}
+	if err := st.Store.Verify(ctx, store.Verification{CustomerID: id, IDKey: b, Claim: true, EntryID: newEntryID(t), At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	h := st.Privacy(t, time.Now)
+	sign := func(subject string) string {
+		tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: subject, Expires: time.Now().Add(time.Hour).Unix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "t=" + url.QueryEscape(tok)
+	}
+	// Each address's link: the copy to that address, never the other
+	// (which of the two sorts first does not matter).
+	for i, k := range []string{b, a} {
+		if r := privacyRequest(t, h, "POST", "POST /v1/privacy/copy", "", sign(sender.PrivacySubject(k))); r.StatusCode != 200 {
+			t.Fatalf("copy: %d %s", r.StatusCode, r.Body)
+		}
+		if toB, toA := stacktest.Emails(t, second), stacktest.Emails(t, first); len(toB) != 1 || len(toA) != i {
+			t.Fatalf("after the copy by the link to %s: %d to the second address, %d to the first", k, len(toB), len(toA))
+		}
+	}
+	// The old page link ("page"), and links for an address not verified
+	// or not the customer's: nothing shown, nothing sent.
+	for _, subject := range []string{"page", sender.PrivacySubject("email:" + strings.Repeat("A", 43)), "page:"} {
+		if r := privacyRequest(t, h, "GET", "GET /v1/privacy", sign(subject), ""); r.StatusCode != 403 && r.StatusCode != 410 {
+			t.Fatalf("a link for %q: %d", subject, r.StatusCode)
+		}
+		if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", sign(subject)); r.StatusCode != 403 && r.StatusCode != 410 {
+			t.Fatalf("an erasure by a link for %q: %d", subject, r.StatusCode)
+		}
+	}
+	if reqs, _ := st.Store.CustomerRequests(ctx, id); len(reqs) != 2 {
+		t.Fatalf("requests: %+v", reqs)
+	}
+}
+
+func newEntryID(t *testing.T) string {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
 }

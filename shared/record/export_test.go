@@ -91,12 +91,7 @@ func TestSubjectCopyLeavesOthersOut(t *testing.T) {
 		t.Fatalf("setup: %+v %+v", res, p.IDs)
 	}
 	k := p.IdentifiersOf("email")[0]
-	if _, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(st.Table),
-		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CUST#" + id}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
-		UpdateExpression: aws.String("SET ids.#k.v = :t"), ExpressionAttributeNames: map[string]string{"#k": k},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
-		t.Fatal(err)
-	}
+	st.MarkVerified(t, id, k)
 	// The person again (their verified address), with their own phone; then
 	// an anonymous post with that phone only: a stranger's name and message.
 	if r := post(map[string][]string{"name": {"Sun Li"}, "email": {email}, "phone": {ownPhone}}); r.CustomerID != id {

@@ -350,12 +350,7 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 	// The address verified (the confirmation path is TestSurveyLoop's).
 	p := l.profile(a)
 	k := p.IdentifiersOf(customer.IdentityEmail)[0]
-	if _, err := l.st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(l.st.Table),
-		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CUST#" + a}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
-		UpdateExpression: aws.String("SET ids.#k.v = :t"), ExpressionAttributeNames: map[string]string{"#k": k},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}}); err != nil {
-		t.Fatal(err)
-	}
+	l.st.MarkVerified(t, a, k)
 	l.waitSegment(a, "region:华东", true)
 	l.due(a)
 	if res := l.run(); res.Sent != 1 {
