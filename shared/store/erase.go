@@ -7,10 +7,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/kehu-dev/kehu/shared/customer"
 )
@@ -178,24 +178,42 @@ func (s *Store) DeleteOrder(ctx context.Context, orderKey, customerID string) er
 // StripEntry replaces a ledger entry with what stays after an erasure: the
 // record that processing was lawful (kind, action, basis, trust, purposes,
 // notice, channel, form, time, actor) — no value, proof, interaction or
-// other customer's id.
+// other customer's id. It moves under a new key of the same time (a
+// random UUIDv7 at the entry's time, so the ledger keeps its order): the
+// submission id, which an idempotency answer still names until it
+// expires, is then in no item of the customer's. One transaction; an
+// entry stripped already is left as it is.
 func (s *Store) StripEntry(ctx context.Context, e LedgerEntry) error {
-	kept := LedgerEntry{PK: e.PK, SK: e.SK, Entity: e.Entity, Action: e.Action, Basis: e.Basis, Trust: e.Trust, Purposes: e.Purposes,
-		Withdrawn: e.Withdrawn, Notice: e.Notice, Channel: e.Channel, FormID: e.FormID, At: e.At, Actor: e.Actor, NewCustomer: e.NewCustomer}
-	if kept.PK == "" {
-		kept.PK, kept.SK = profilePK(e.CustomerID), ledgerSK(e.SubmissionID)
+	if e.Erased {
+		return nil
 	}
-	item, err := attributevalue.MarshalMap(kept)
+	pk, sk := e.PK, e.SK
+	if pk == "" {
+		pk, sk = profilePK(e.CustomerID), ledgerSK(e.SubmissionID)
+	}
+	kept := LedgerEntry{PK: pk, SK: ledgerSK(uuidAt(e.At)), Entity: e.Entity, Action: e.Action, Basis: e.Basis, Trust: e.Trust, Purposes: e.Purposes,
+		Withdrawn: e.Withdrawn, Notice: e.Notice, Channel: e.Channel, FormID: e.FormID, At: e.At, Actor: e.Actor, NewCustomer: e.NewCustomer, Erased: true}
+	put, err := putNew(s.table, kept)
 	if err != nil {
 		return err
 	}
-	item["erased"] = &types.AttributeValueMemberBOOL{Value: true}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
-		return fmt.Errorf("strip a ledger entry: %w", classify(err))
+	del := types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, sk)}}
+	if err := s.transact(ctx, []types.TransactWriteItem{put, del}, "", "strip a ledger entry"); err != nil {
+		return err
 	}
 	return nil
+}
+
+// uuidAt is a random UUIDv7 whose time is at's (RFC 9562 §5.7).
+func uuidAt(at time.Time) string {
+	u := uuid.New()
+	ms := uint64(at.UnixMilli())
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = u[6]&0x0f | 0x70
+	u[8] = u[8]&0x3f | 0x80
+	return u.String()
 }
 
 // ForgetInReviews deletes the reviews of a customer's submissions and

@@ -61,6 +61,9 @@ type LedgerEntry struct {
 	// Restricted: stored while the customer's processing was restricted
 	// (kept, flagged for a person, used for nothing else).
 	Restricted bool `dynamodbav:"restricted,omitempty" json:"restricted,omitempty"`
+	// Erased: what stays of the entry after its customer's erasure
+	// (StripEntry), under a key of its own.
+	Erased bool `dynamodbav:"erased,omitempty" json:"-"`
 
 	// Interaction, for a message from a chat tool: its text is sealed (AAD
 	// ValueAttribute(submission, InteractionText)).
