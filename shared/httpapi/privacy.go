@@ -232,7 +232,9 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 		case errors.Is(err, store.ErrConflict):
 			// Claimed by the sweep: under way, too late to cancel.
 			return h.page(ctx, d, p, raw, "erasure-running", req.RouteKey)
-		case err != nil && !errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
+			return h.page(ctx, d, p, raw, "", req.RouteKey) // none scheduled: nothing to cancel
+		case err != nil:
 			return events.APIGatewayV2HTTPResponse{}, "", err
 		}
 		return h.page(ctx, d, p, raw, "erasure-cancelled", req.RouteKey)
@@ -357,6 +359,7 @@ type privacyData struct {
 	Token    string
 	Consents []pageConsent
 	Erasure  *store.Request
+	Underway bool // an erasure not the person's own (an operator's, the retention's) is under way
 	Done     string
 	Open     []store.Request
 }
@@ -375,8 +378,12 @@ func (h *PrivacyPages) page(ctx context.Context, d *PrivacyDeps, p *store.Profil
 	}
 	for i := range all {
 		r := all[i]
-		if r.Kind == store.RequestErasure && (r.State == store.RequestScheduled || r.State == store.RequestRunning) {
-			pd.Erasure = &r
+		switch {
+		case r.Kind != store.RequestErasure || (r.State != store.RequestScheduled && r.State != store.RequestRunning):
+		case r.RunAt != nil:
+			pd.Erasure = &r // the person's own, with its date
+		default:
+			pd.Underway = true // an operator's or the retention's
 		}
 		if r.State == store.RequestOpen || r.State == store.RequestScheduled || r.State == store.RequestRunning {
 			pd.Open = append(pd.Open, r)
@@ -413,6 +420,7 @@ var privacyPage = template.Must(template.New("privacy").Parse(`<!doctype html>
 <h2>删除 · Erasure</h2>
 {{if .Erasure}}<p>删除将于 {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}} 执行。 · Your data will be erased on {{.Erasure.RunAt.Format "2006-01-02 15:04 UTC"}}.</p>{{if eq .Erasure.State "scheduled"}}
 <form method="post" action="{{$.Base}}privacy/erase/cancel"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">取消删除 · Cancel the erasure</button></form>{{end}}
+{{else if .Underway}}<p>您的资料正在被删除。 · Your data is being erased.</p>
 {{else}}<form method="post" action="{{$.Base}}privacy/erase"><input type="hidden" name="t" value="{{.Token}}"><button type="submit">删除我的资料 · Erase my data</button></form>{{end}}
 {{if .Open}}<h2>您的请求 · Your requests</h2><ul>{{range .Open}}<li>{{.Kind}} — {{.State}} — 答复期限 · answer by {{.DueAt.Format "2006-01-02"}}</li>{{end}}</ul>{{end}}
 </body></html>

@@ -289,6 +289,20 @@ func TestPrivacyLinkActsForItsAddress(t *testing.T) {
 	if reqs, _ := st.Store.CustomerRequests(ctx, id); len(reqs) != 2 {
 		t.Fatalf("requests: %+v", reqs)
 	}
+	// An operator's erasure under way (it has no date of the person's):
+	// the page says so, with nothing to cancel.
+	now := time.Now().UTC()
+	if err := st.Store.PutRequest(ctx, store.Request{ID: uuid.NewString(), CustomerID: id, Kind: store.RequestErasure, Channel: "operator",
+		State: store.RequestRunning, CreatedAt: now, DueAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	page := privacyRequest(t, h, "GET", "GET /v1/privacy", sign(sender.PrivacySubject(a)), "")
+	if page.StatusCode != 200 || !strings.Contains(page.Body, "being erased") || strings.Contains(page.Body, "erase/cancel") {
+		t.Fatalf("the page during an operator's erasure: %d %s", page.StatusCode, page.Body)
+	}
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase/cancel", "", sign(sender.PrivacySubject(a))); r.StatusCode != 200 || strings.Contains(r.Body, "Erasure cancelled") {
+		t.Fatalf("a cancel with none scheduled: %d %s", r.StatusCode, r.Body)
+	}
 }
 
 func newEntryID(t *testing.T) string {

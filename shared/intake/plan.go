@@ -190,8 +190,12 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 		owner := owners[r]
 		switch {
 		case owner == c.CustomerID:
-			if cur := head.IDs[r.Key()]; w.trust == customer.Trusted && !cur.Verified {
-				cur.Verified, cur.Trust = true, customer.Trusted
+			// A trusted system repeating an identifier raises its trust,
+			// never makes it verified: only a click on a link sent to it
+			// (or creating the customer with it) does, or two orders
+			// naming someone else's address would make it the customer's.
+			if cur := head.IDs[r.Key()]; w.trust == customer.Trusted && cur.Trust != customer.Trusted {
+				cur.Trust = customer.Trusted
 				c.IDs[r.Key()] = cur
 			}
 		case unclaimed(r) && w.trust == customer.Proven && !c.NewCustomer:
@@ -202,13 +206,15 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Confirmable: true}
 		case unclaimed(r):
 			// Verified (links to the privacy page and the copy go there)
-			// only when a trusted system creates the customer with it: one
-			// a trusted system adds to an existing customer (an order with
-			// the customer's phone and another address) is asked to
-			// confirm first, like any other.
+			// only when a trusted system creates the customer with it.
+			// One added to an existing customer by anyone but the person
+			// through their own link is neither verified nor confirmable:
+			// an order with the customer's phone and another address must
+			// not bring that address a confirmation to click, or the
+			// customer's data with it.
 			c.IDs[r.Key()] = store.Identifier{Submission: w.subID, Trust: w.trust, At: w.now.Unix(), Indexed: true,
 				Verified:    w.trust == customer.Trusted && c.NewCustomer,
-				Confirmable: c.NewCustomer || w.trust != customer.Asserted}
+				Confirmable: c.NewCustomer}
 			c.IndexPut = append(c.IndexPut, r)
 		default: // another customer's: kept for the record, never matched
 			if head != nil {

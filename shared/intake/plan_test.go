@@ -203,11 +203,30 @@ func TestDecide(t *testing.T) {
 					t.Errorf("a submission naming its subject prevented no duplicate: %v", p.commit.Matched)
 				}
 			}},
-		{"a trusted order with C's phone and a new email: the email is C's to confirm, not verified (no privacy link goes there unclicked)",
+		{"a trusted order with C's phone and a new email: the email is neither verified nor confirmable (no link goes there)",
 			sub(customer.Trusted, []store.IndexRef{phone1, email2}, nil),
 			map[store.IndexRef]string{phone1: "C"}, map[string]*store.Profile{"C": victim},
 			func(t *testing.T, p plan) {
-				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || !x.Indexed || !x.Confirmable || x.Verified {
+				if x := p.commit.IDs[email2.Key()]; p.commit.CustomerID != "C" || !x.Indexed || x.Confirmable || x.Verified {
+					t.Fatalf("%+v", x)
+				}
+			}},
+		{"a second trusted order naming that email alone raises its trust, never verifies it",
+			sub(customer.Trusted, []store.IndexRef{email2}, nil),
+			map[store.IndexRef]string{email2: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[phone1.Key()] = creator()
+				p.IDs[email2.Key()] = store.Identifier{Indexed: true, Trust: customer.Trusted}
+			})},
+			func(t *testing.T, p plan) {
+				if x, set := p.commit.IDs[email2.Key()]; set && (x.Verified || x.Confirmable) {
+					t.Fatalf("%+v", x)
+				}
+			}},
+		{"a trusted order repeating the customer's asserted email: trusted, still to confirm",
+			sub(customer.Trusted, []store.IndexRef{email1}, nil),
+			map[store.IndexRef]string{email1: "C"}, map[string]*store.Profile{"C": victim},
+			func(t *testing.T, p plan) {
+				if x := p.commit.IDs[email1.Key()]; x.Trust != customer.Trusted || x.Verified || !x.Confirmable {
 					t.Fatalf("%+v", x)
 				}
 			}},
