@@ -466,3 +466,58 @@ func (o *selectiveOpener) Open(ctx context.Context, aad envelope.AAD, blob []byt
 	}
 	return o.Opener.Open(ctx, aad, blob, keys)
 }
+
+// failBIDX is the table, losing every delete of a blind-index entry.
+type failBIDX struct{ store.DB }
+
+func (f failBIDX) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	if pk, ok := in.Key["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "BIDX#") {
+		return nil, errors.New("injected: lost connection")
+	}
+	return f.DB.DeleteItem(ctx, in, o...)
+}
+
+// A retention erasure that stops after the profile is gone is finished:
+// by an operator at once (the same request, no clash), or by the sweep
+// once it is an hour old.
+func TestStoppedErasuresAreFinished(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	opener := envelope.NewOpener(config.KMS(st.AWS(t, "kehu-privacy")))
+	var ids []string
+	for i := range 2 {
+		res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Zhao Ming"}, "email": {stacktest.Unique(fmt.Sprint("stop", i)) + "@example.com"}},
+			Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.CustomerID)
+		broken := &privacy.Eraser{Store: store.New(failBIDX{st.DB}, st.Table), Opener: opener, Actor: "local:kehu-privacy"}
+		if err := broken.Erase(ctx, res.CustomerID, "retention: no activity for the processing period", "retention"); err == nil {
+			t.Fatal("the injected failure did not stop the erasure")
+		}
+	}
+	finished := func(id string) bool {
+		tomb, _ := st.Store.TombstoneOf(ctx, id)
+		ledger, _ := st.Store.Ledger(ctx, id)
+		reqs, _ := st.Store.CustomerRequests(ctx, id)
+		return tomb != nil && tomb.State == store.Erased && len(ledger) == 1 && len(ledger[0].Sealed) == 0 &&
+			len(reqs) == 1 && reqs[0].State == store.RequestDone && reqs[0].Channel == "retention"
+	}
+	// The operator, at once.
+	comp := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-compliance"))), Actor: "local:kehu-compliance"}
+	if err := comp.Erase(ctx, ids[0], "finish it", "operator"); err != nil || !finished(ids[0]) {
+		t.Fatalf("the operator's resume: %v", err)
+	}
+	// The sweep: not while it may still run; an hour on, yes.
+	sweep := &privacy.Eraser{Store: st.Store, Opener: opener, Actor: "local:kehu-privacy"}
+	if _, err := sweep.RunDueErasures(ctx); err != nil || finished(ids[1]) {
+		t.Fatalf("the sweep took a fresh erasure: %v", err)
+	}
+	sweep.Now = func() time.Time { return time.Now().Add(61 * time.Minute) }
+	if n, err := sweep.RunDueErasures(ctx); err != nil || n != 1 || !finished(ids[1]) {
+		t.Fatalf("the sweep an hour on: %d %v", n, err)
+	}
+}

@@ -101,7 +101,7 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 	// Every erasure is in the requests (a self-service one is already),
 	// from its start: after a restore from a backup, `kehu requests list`
 	// names the customers to erase again.
-	own := ownRequest(customerID, request, tomb.At)
+	own := ownRequest(customerID, tomb.Request, tomb.At) // the first run's: a resume is the same request
 	if own != nil {
 		if err := e.Store.PutRequest(ctx, *own); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
@@ -351,9 +351,9 @@ func Restrict(ctx context.Context, st *store.Store, customerID string, restricte
 // (the same code path as an operator's erase). Each is claimed first
 // (scheduled → running: a cancel after that is too late, and says so; one
 // before it wins), then erased, then done; a claimed one an earlier run
-// did not finish is finished. One customer's failure stops no other's: it
-// is returned with the count, joined, and the request stays running for
-// the next run.
+// did not finish is finished — an operator's or the retention's too, once
+// an hour old. One customer's failure stops no other's: it is returned
+// with the count, joined, and the request stays running for the next run.
 func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
 	open, err := e.Store.OpenRequests(ctx)
 	if err != nil {
@@ -363,10 +363,17 @@ func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
 	for _, r := range open {
-		if r.Kind != store.RequestErasure || r.Channel != "self-service" {
+		if r.Kind != store.RequestErasure {
 			continue
 		}
 		switch {
+		case r.Channel != "self-service":
+			// An operator's or the retention's erasure that stopped (an
+			// error, a crash): finished here once it is an hour old (an
+			// operator may still be running it).
+			if r.State != store.RequestRunning || r.CreatedAt.After(now.Add(-time.Hour)) {
+				continue
+			}
 		case r.State == store.RequestScheduled && r.RunAt != nil && !r.RunAt.After(now):
 			err := e.Store.SetRequestState(ctx, r, store.RequestScheduled, store.RequestRunning, now)
 			if errors.Is(err, store.ErrConflict) {
@@ -379,7 +386,11 @@ func (e *Eraser) RunDueErasures(ctx context.Context) (int, error) {
 		case r.State != store.RequestRunning:
 			continue
 		}
-		err := e.Erase(ctx, r.CustomerID, "the person's own request, after its cooling-off", r.ID)
+		reason, request := "the person's own request, after its cooling-off", r.ID
+		if r.Channel != "self-service" {
+			reason, request = "resumed: "+r.Channel+" erasure", r.Channel
+		}
+		err := e.Erase(ctx, r.CustomerID, reason, request)
 		switch {
 		case err == nil:
 			n++
