@@ -311,7 +311,12 @@ func decide(w write, owners map[store.IndexRef]string, heads map[string]*store.P
 
 	switch {
 	case len(p.alsoMatched) > 0:
-		c.Review = &store.Review{Kind: store.ReviewIdentity, AlsoMatched: p.alsoMatched, Fields: p.heldFields}
+		c.Review = &store.Review{Kind: store.ReviewIdentity, AlsoMatched: p.alsoMatched, Fields: p.heldFields, MatchedKeys: map[string][]string{}}
+		for _, r := range w.facts.ids {
+			if o := owners[r]; slices.Contains(p.alsoMatched, o) {
+				c.Review.MatchedKeys[o] = append(c.Review.MatchedKeys[o], r.Key())
+			}
+		}
 	case len(p.heldFields) > 0:
 		c.Review = &store.Review{Kind: store.ReviewValues, Fields: p.heldFields}
 	}

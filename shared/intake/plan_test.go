@@ -80,6 +80,11 @@ func TestDecide(t *testing.T) {
 				if !slices.Equal(c.IndexPut, []store.IndexRef{email2}) {
 					t.Errorf("index puts %v", c.IndexPut)
 				}
+				// The review says which of C's identifiers came (an erasure
+				// of C removes them from this submission).
+				if !maps.EqualFunc(c.Review.MatchedKeys, map[string][]string{"C": {phone1.Key()}}, slices.Equal) {
+					t.Errorf("matched keys %v", c.Review.MatchedKeys)
+				}
 			}},
 		{"a returning asserted post replaces an asserted value and adds nothing it may not",
 			sub(customer.Asserted, []store.IndexRef{email1}, map[string]string{"name": "Wang Fang"}),

@@ -242,6 +242,9 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 	}
 	var needles []func(string) bool
 	for _, x := range rec.Identifiers {
+		if !x.Indexed && !x.Confirmable {
+			continue // another customer's, kept here for the record: not this person's to search for
+		}
 		if x.Value.Text == nil {
 			return fmt.Errorf("%w (%s, tier %s: %s)", ErrUnreadableIdentifier, x.Kind, x.Tier, x.Value.Unreadable)
 		}

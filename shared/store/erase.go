@@ -219,10 +219,11 @@ func uuidAt(at time.Time) string {
 // ForgetInReviews deletes the reviews of a customer's submissions and
 // takes its id out of every other review that names it. A review names
 // the customer when another customer's submission carried one of its
-// identifiers (every such submission is reviewed): that customer keeps
-// the identifier unindexed, and its ledger entry the sealed value — both
-// are removed first (idKeys: the erased customer's identifier keys, the
-// same keyed hashes on every profile), so a crash in between resumes.
+// identifiers (every such submission is reviewed): that submission's
+// ledger entry keeps the value sealed, and its customer the key
+// unindexed — both are removed first (the review says which keys; for a
+// review that does not, idKeys, the erased customer's identifier keys,
+// on the entry that first brought them), so a crash in between resumes.
 func (s *Store) ForgetInReviews(ctx context.Context, customerID string, idKeys []string) error {
 	reviews, err := s.Reviews(ctx)
 	if err != nil {
@@ -235,7 +236,7 @@ func (s *Store) ForgetInReviews(ctx context.Context, customerID string, idKeys [
 				return err
 			}
 		case slices.Contains(r.AlsoMatched, customerID):
-			if err := s.forgetIdentifiers(ctx, r.CustomerID, idKeys); err != nil {
+			if err := s.forgetIdentifiers(ctx, r, customerID, idKeys); err != nil {
 				return err
 			}
 			// The review, and the ledger entry of the submission it is
@@ -248,6 +249,9 @@ func (s *Store) ForgetInReviews(ctx context.Context, customerID string, idKeys [
 				if len(others) == 0 {
 					up = expression.Remove(expression.Name(at.attr))
 				}
+				if at.pk == reviewPK && r.MatchedKeys != nil {
+					up = up.Remove(expression.Name("matched_keys." + customerID))
+				}
 				if err := s.updateIf(ctx, key(at.pk, at.sk), up, expression.AttributeExists(expression.Name(PK))); err != nil && !errors.Is(err, ErrConflict) {
 					return err
 				}
@@ -257,33 +261,45 @@ func (s *Store) ForgetInReviews(ctx context.Context, customerID string, idKeys [
 	return nil
 }
 
-// forgetIdentifiers removes, from another customer, the identifiers it
-// holds unindexed among idKeys (an erased customer's): the sealed value
-// from the ledger entry that brought it, then the profile's key. One the
-// other customer holds indexed is its own (the index points there).
-func (s *Store) forgetIdentifiers(ctx context.Context, otherID string, idKeys []string) error {
-	p, err := s.Profile(ctx, otherID)
+// forgetIdentifiers removes, from the customer a review is about, the
+// erased customer's identifiers its submission carried: the sealed value
+// from that submission's entry, then the profile's key if it holds it
+// unindexed (one it holds indexed is its own: the index points there).
+func (s *Store) forgetIdentifiers(ctx context.Context, r Review, erasedID string, idKeys []string) error {
+	p, err := s.Profile(ctx, r.CustomerID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	for _, k := range idKeys {
-		x, held := p.IDs[k]
-		if !held || x.Indexed {
-			continue
+	type at struct{ key, submission string }
+	var found []at
+	if keys, ok := r.MatchedKeys[erasedID]; ok {
+		for _, k := range keys {
+			found = append(found, at{k, r.SubmissionID})
 		}
-		ref, _ := IdentifierRef(k)
-		if spec, ok := customer.IdentityOfKind(ref.Kind); ok && x.Submission != "" {
-			err := s.updateIf(ctx, key(profilePK(otherID), ledgerSK(x.Submission)),
+	} else { // a review from before matched keys were kept
+		for _, k := range idKeys {
+			if x, held := p.IDs[k]; held && !x.Indexed {
+				found = append(found, at{k, x.Submission})
+			}
+		}
+	}
+	for _, f := range found {
+		ref, _ := IdentifierRef(f.key)
+		if spec, ok := customer.IdentityOfKind(ref.Kind); ok && f.submission != "" {
+			err := s.updateIf(ctx, key(profilePK(r.CustomerID), ledgerSK(f.submission)),
 				expression.Remove(expression.Name("values."+spec.Field)), expression.AttributeExists(expression.Name(PK)))
 			if err != nil && !errors.Is(err, ErrConflict) {
 				return err
 			}
 		}
-		err := s.updateIf(ctx, key(profilePK(otherID), profileSK),
-			expression.Remove(expression.Name("ids."+k)).Add(expression.Name("version"), expression.Value(1)),
+		if x, held := p.IDs[f.key]; !held || x.Indexed {
+			continue
+		}
+		err := s.updateIf(ctx, key(profilePK(r.CustomerID), profileSK),
+			expression.Remove(expression.Name("ids."+f.key)).Add(expression.Name("version"), expression.Value(1)),
 			expression.AttributeExists(expression.Name(PK)))
 		if err != nil && !errors.Is(err, ErrConflict) {
 			return err

@@ -178,6 +178,10 @@ type Review struct {
 	SubmissionID string    `dynamodbav:"submission_id" json:"submission_id"`
 	CustomerID   string    `dynamodbav:"customer_id" json:"customer_id"`                       // the customer the submission was written to
 	AlsoMatched  []string  `dynamodbav:"also_matched,omitempty" json:"also_matched,omitempty"` // customers its identifiers point to
+	// MatchedKeys: for each of those customers, the keys of its
+	// identifiers the submission carried (so an erasure of that customer
+	// finds its values in the submission without decrypting anything).
+	MatchedKeys map[string][]string `dynamodbav:"matched_keys,omitempty" json:"-"`
 	Fields       []string  `dynamodbav:"fields,omitempty" json:"fields,omitempty"`             // fields held back
 	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
 }
