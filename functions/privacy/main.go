@@ -20,6 +20,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/mail"
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/privacy"
+	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/sender"
 )
 
@@ -40,11 +41,15 @@ func handler(log *slog.Logger, getenv func(string) string) *httpapi.PrivacyPages
 	if cfgErr == nil {
 		cfgErr = timingErr
 	}
+	thresholds := segment.Defaults()
+	if doc := getenv(config.EnvThresholds); doc != "" && cfgErr == nil {
+		thresholds, cfgErr = segment.ParseThresholds([]byte(doc))
+	}
 	if cfgErr != nil {
 		log.Error("privacy configuration incomplete; answering 503", "err", cfgErr)
 	}
 	return &httpapi.PrivacyPages{Log: log, Metrics: metrics.New(os.Stdout, function), MaxBody: cfg.MaxBodyBytes,
-		CoolingOff: timing.CoolingOff, AnswerIn: timing.AnswerIn,
+		CoolingOff: timing.CoolingOff, AnswerIn: timing.AnswerIn, Thresholds: &thresholds,
 		Build: func(ctx context.Context) (*httpapi.PrivacyDeps, error) {
 			if cfgErr != nil {
 				return nil, cfgErr

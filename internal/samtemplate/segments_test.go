@@ -356,7 +356,7 @@ func TestSegmentThresholdsFromOneParameter(t *testing.T) {
 			readers = append(readers, name)
 		}
 	}
-	if want := []string{"PrivacySweepFunction", segmenterFunction, sweepFunction}; !slices.Equal(setOf(readers...), setOf(want...)) {
+	if want := []string{"PrivacyFunction", "PrivacySweepFunction", segmenterFunction, sweepFunction}; !slices.Equal(setOf(readers...), setOf(want...)) {
 		t.Errorf("functions reading %s: %v, want %v", config.EnvThresholds, setOf(readers...), setOf(want...))
 	}
 	for _, name := range readers {

@@ -26,6 +26,8 @@ import (
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/privacy"
 	"github.com/kehu-dev/kehu/shared/record"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
 )
@@ -62,9 +64,10 @@ type PrivacyPages struct {
 	Metrics    *metrics.Emitter
 	MaxBody    int
 	Now        func() time.Time
-	CoolingOff time.Duration // default 7 days
-	AnswerIn   time.Duration // the statutory answer time; default 15 days (PIPL)
-	Survey     string        // the survey "correct my details" leads to (default "update")
+	CoolingOff time.Duration       // default 7 days
+	AnswerIn   time.Duration       // the statutory answer time; default 15 days (PIPL)
+	Survey     string              // the survey "correct my details" leads to (default "update")
+	Thresholds *segment.Thresholds // the retention rules (the segmenter's); default segment.Defaults()
 
 	built buildOnce
 }
@@ -174,7 +177,16 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 			if err != nil {
 				return events.APIGatewayV2HTTPResponse{}, "", err
 			}
-			p.Consent[purpose] = consent.State{Granted: false, At: now}
+			p.Consent[purpose] = consent.State{Granted: false, At: now, Trust: string(customer.Proven)}
+			// The last purpose withdrawn: the data is erased after a grace
+			// period unless the person grants one again. The address is
+			// told (a forwarded link must not erase unnoticed). The
+			// withdrawal stands even if the email does not go out.
+			if at, ok := segment.NoPurposeLapse(segmenter.Rules(p), h.thresholds()); ok {
+				if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendNoPurpose, at.Format("2006-01-02")); err != nil {
+					h.Log.WarnContext(ctx, "the last-withdrawal email did not go out", "cause", mail.Cause(err))
+				}
+			}
 		}
 		return h.page(ctx, d, p, raw, "withdrawn:"+string(purpose), req.RouteKey)
 	case "POST /v1/privacy/copy":
@@ -252,6 +264,13 @@ func mailProblem(err error) error {
 		"The email could not be sent just now; nothing else was changed. Please try again in a little while.")
 	p.retryAfter = retryAfter()
 	return errors.Join(p, err)
+}
+
+func (h *PrivacyPages) thresholds() segment.Thresholds {
+	if h.Thresholds != nil {
+		return *h.Thresholds
+	}
+	return segment.Defaults()
 }
 
 func (h *PrivacyPages) survey() string {

@@ -313,3 +313,38 @@ func newEntryID(t *testing.T) string {
 	}
 	return id.String()
 }
+
+// The last purpose withdrawn on the page: the address is told when the
+// data goes unless a purpose is granted again (a forwarded link must not
+// erase unnoticed).
+func TestLastWithdrawalIsTold(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	email := strings.ToLower(stacktest.Unique("last")) + "@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"He Zhi"}, "email": {email}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Store.Profile(ctx, res.CustomerID)
+	k := st.MarkVerified(t, res.CustomerID, p.IdentifiersOf("email")[0])
+	h := st.Privacy(t, time.Now)
+	tok, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: res.CustomerID, Subject: sender.PrivacySubject(k), Expires: time.Now().Add(time.Hour).Unix()})
+	q := "t=" + url.QueryEscape(tok)
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/withdraw", "", q+"&purpose=contact"); r.StatusCode != 200 {
+		t.Fatalf("withdraw: %d", r.StatusCode)
+	}
+	if got := stacktest.Emails(t, email); len(got) != 0 {
+		t.Fatalf("an email while a purpose is left: %+v", got)
+	}
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/withdraw", "", q+"&purpose=processing"); r.StatusCode != 200 {
+		t.Fatalf("withdraw: %d", r.StatusCode)
+	}
+	got := stacktest.Emails(t, email)
+	day := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
+	if len(got) != 1 || !strings.Contains(got[0].Subject, "every consent") || !strings.Contains(got[0].Text, day) || !strings.Contains(got[0].Text, "/v1/privacy?t=") {
+		t.Fatalf("the last withdrawal's email (erasure on %s): %+v", day, got)
+	}
+}

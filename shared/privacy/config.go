@@ -16,10 +16,12 @@ const (
 
 var (
 	// Required and Optional are the privacy function's variables: the
-	// table, the blind-index key (the link secret is wrapped under it), and
-	// the sender's (it emails the copy's link).
+	// table, the blind-index key (the link secret is wrapped under it), the
+	// sender's (it emails the copy's link), and the segment thresholds (it
+	// tells a person who withdrew every purpose when the data goes).
 	Required = []string{config.EnvTable, config.EnvBlindIndexKey, sender.EnvFrom, sender.EnvAPIURL}
-	Optional = []string{config.EnvMaxBodyBytes, config.EnvCallTimeout, sender.EnvPublicURL, sender.EnvConfigSet, EnvCoolingOff, EnvAnswerIn}
+	Optional = []string{config.EnvMaxBodyBytes, config.EnvCallTimeout, sender.EnvPublicURL, sender.EnvConfigSet, EnvCoolingOff, EnvAnswerIn,
+		config.EnvThresholds}
 	// SweepRequired and SweepOptional are the privacy sweep's: the table,
 	// and the segment thresholds (whose retention_days it applies).
 	SweepRequired = []string{config.EnvTable}

@@ -220,13 +220,13 @@ func lapses(p Profile, t Thresholds) []time.Time {
 		}
 		out = append(out, addDays(p.ActiveAt, days))
 	}
-	if at, ok := noPurposeLapse(p, t); ok {
+	if at, ok := NoPurposeLapse(p, t); ok {
 		out = append(out, at)
 	}
 	return out
 }
 
-// noPurposeLapse answers whether the customer's processing rests on consent
+// NoPurposeLapse answers whether the customer's processing rests on consent
 // alone and no purpose is left, and if so when processing lapses: the
 // grace period after the later of the last withdrawal and the last
 // activity. Processing rests on consent alone when the customer granted it
@@ -234,7 +234,7 @@ func lapses(p Profile, t Thresholds) []time.Time {
 // another basis: the retention period applies then). A customer who never
 // granted processing (a chat, the person's own request) keeps the period
 // too.
-func noPurposeLapse(p Profile, t Thresholds) (time.Time, bool) {
+func NoPurposeLapse(p Profile, t Thresholds) (time.Time, bool) {
 	if p.ActiveAt.IsZero() || ordered(p) {
 		return time.Time{}, false
 	}
@@ -256,7 +256,7 @@ func noPurposeLapse(p Profile, t Thresholds) (time.Time, bool) {
 // Lapsed answers, for the privacy sweep, which granted purposes have
 // lapsed at now, and whether processing has (then the customer is erased):
 // its retention period has passed since the last activity, or the customer
-// has no purpose left and the grace period has passed (noPurposeLapse).
+// has no purpose left and the grace period has passed (NoPurposeLapse).
 // Lapsed reports something exactly when the customer is in
 // retention-lapsed at now (unless restricted or removed).
 func Lapsed(p Profile, now time.Time, t Thresholds) (purposes []string, processing bool) {
@@ -275,7 +275,7 @@ func Lapsed(p Profile, now time.Time, t Thresholds) (purposes []string, processi
 			purposes = append(purposes, purpose)
 		}
 	}
-	if at, ok := noPurposeLapse(p, t); ok && !now.Before(at) {
+	if at, ok := NoPurposeLapse(p, t); ok && !now.Before(at) {
 		processing = true
 	}
 	return purposes, processing

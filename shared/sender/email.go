@@ -27,8 +27,11 @@ func (d emailData) Copy() bool { return d.Kind == SendCopy }
 
 func (d emailData) Erasure() bool { return d.Kind == SendErasure }
 
+func (d emailData) NoPurpose() bool { return d.Kind == SendNoPurpose }
+
 // The copy, per language. Shared by the text and HTML templates.
-const body = `{{define "zh"}}{{if .Erasure}}您已要求删除我们保存的您的资料。删除将于 {{.Action}} 执行。
+const body = `{{define "zh"}}{{if .NoPurpose}}您已撤回对所有用途的同意。除非您在 {{.Action}} 之前重新同意（在下面的隐私页面选择“更正我的资料”，在问卷中勾选用途），我们将在该日删除您的资料。
+如果这不是您做的，请立即通过该页面重新同意。{{else if .Erasure}}您已要求删除我们保存的您的资料。删除将于 {{.Action}} 执行。
 在此之前，您可以在下面的隐私页面取消。如果这不是您要求的，请立即通过该页面取消。{{else if .Copy}}您要求的资料副本已准备好（JSON 与可阅读的网页）：{{.Action}}
 链接在 {{.Expires}} 前有效。如果这不是您要求的，请忽略本邮件，并通过下面的隐私页面联系我们。{{else if .Confirm}}请确认这是您的邮箱地址：{{.MaskedEmail}}
 我们只会在您确认后，向这个地址发送更新资料的邀请和与您的请求有关的消息（用途：联系）。
@@ -40,7 +43,8 @@ const body = `{{define "zh"}}{{if .Erasure}}您已要求删除我们保存的您
 确认或更正：{{.Action}} （{{.Expires}} 前有效，仅可使用一次）{{end}}
 不想再收到此类邮件？一键撤回“联系”同意：{{.Unsubscribe}}{{if .Privacy}}
 查看、导出、更正或删除您的资料，管理您的同意：{{.Privacy}}{{end}}{{end}}
-{{define "en"}}{{if .Erasure}}You asked us to erase the data we hold about you. It will be erased on {{.Action}}.
+{{define "en"}}{{if .NoPurpose}}You withdrew your consent to every purpose. Unless you give it again before {{.Action}} (on the privacy page below, "Correct my details", then tick the purposes in the survey), we will erase your data on that day.
+If this was not you, give your consent again there now.{{else if .Erasure}}You asked us to erase the data we hold about you. It will be erased on {{.Action}}.
 Until then you can cancel it on the privacy page below. If you did not ask for this, cancel it there now.{{else if .Copy}}The copy of your data you asked for is ready (JSON and a readable page): {{.Action}}
 The link works until {{.Expires}}. If you did not ask for it, ignore this email and contact us through the privacy page below.{{else if .Confirm}}Please confirm that this is your email address: {{.MaskedEmail}}
 Only once you confirm will we send this address invitations to update your details and messages about your requests (purpose: contact).
@@ -65,7 +69,8 @@ var (
 	htmlT = htmltemplate.Must(htmltemplate.New("html").Parse(`{{define "email"}}<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
 {{range $i, $l := .Langs}}{{if $i}}<hr>{{end}}<div lang="{{if eq $l "zh"}}zh-CN{{else}}en{{end}}">
-{{if eq $l "zh"}}{{if $.Erasure}}<p>您已要求删除我们保存的您的资料。删除将于 {{$.Action}} 执行。</p>
+{{if eq $l "zh"}}{{if $.NoPurpose}}<p>您已撤回对所有用途的同意。除非您在 {{$.Action}} 之前在<a href="{{$.Privacy}}">隐私页面</a>重新同意（“更正我的资料”，在问卷中勾选用途），我们将在该日删除您的资料。</p>
+{{else if $.Erasure}}<p>您已要求删除我们保存的您的资料。删除将于 {{$.Action}} 执行。</p>
 <p>在此之前，您可以在<a href="{{$.Privacy}}">隐私页面</a>取消。如果这不是您要求的，请立即取消。</p>
 {{else if $.Copy}}<p>您要求的资料副本已准备好：<a href="{{$.Action}}">下载我的资料</a>（{{$.Expires}} 前有效）。</p>
 {{else if $.Confirm}}<p>请确认这是您的邮箱地址：{{$.MaskedEmail}}</p>
@@ -77,7 +82,8 @@ var (
 <p>用途：回复您的请求、为您提供服务，并保持资料准确（联系用途）。</p>
 <p><a href="{{$.Action}}">确认或更正我的资料</a>（{{$.Expires}} 前有效，仅可使用一次）</p>{{end}}
 <p><small><a href="{{$.Unsubscribe}}">不想再收到此类邮件？一键撤回“联系”同意</a>{{if $.Privacy}} · <a href="{{$.Privacy}}">查看、导出、更正或删除您的资料，管理您的同意</a>{{end}}</small></p>
-{{else}}{{if $.Erasure}}<p>You asked us to erase the data we hold about you. It will be erased on {{$.Action}}.</p>
+{{else}}{{if $.NoPurpose}}<p>You withdrew your consent to every purpose. Unless you give it again before {{$.Action}} on <a href="{{$.Privacy}}">your privacy page</a> ("Correct my details", then tick the purposes in the survey), we will erase your data on that day.</p>
+{{else if $.Erasure}}<p>You asked us to erase the data we hold about you. It will be erased on {{$.Action}}.</p>
 <p>Until then you can cancel it on <a href="{{$.Privacy}}">your privacy page</a>. If you did not ask for this, cancel it there now.</p>
 {{else if $.Copy}}<p>The copy of your data you asked for is ready: <a href="{{$.Action}}">download my data</a> (works until {{$.Expires}}).</p>
 {{else if $.Confirm}}<p>Please confirm that this is your email address: {{$.MaskedEmail}}</p>
@@ -107,6 +113,7 @@ func render(d emailData) (text, html, subject string, err error) {
 		store.SendConfirm: {"请确认您的邮箱地址", "Please confirm your email address"},
 		SendCopy:          {"您的资料副本", "Your copy of your data"},
 		SendErasure:       {"您的资料将被删除", "Your data will be erased"},
+		SendNoPurpose:     {"您已撤回所有同意", "You withdrew every consent"},
 	}[d.Kind]
 	var parts []string
 	for _, l := range d.Langs {

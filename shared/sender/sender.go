@@ -396,7 +396,7 @@ func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values
 	switch kind {
 	case SendCopy:
 		action, expires = subject, now.Add(DownloadTTL) // the download link, made by the caller
-	case SendErasure:
+	case SendErasure, SendNoPurpose:
 		action = subject // the date the erasure runs, made by the caller
 	case store.SendConfirm:
 		var tok string
@@ -451,6 +451,9 @@ func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values
 const (
 	SendCopy    = "copy"
 	SendErasure = "erasure"
+	// SendNoPurpose says every purpose was withdrawn: the data is erased
+	// on a date unless one is granted again.
+	SendNoPurpose = "no-purpose"
 	PrivacyTTL  = 30 * 24 * time.Hour
 	DownloadTTL = 24 * time.Hour
 )
@@ -471,8 +474,8 @@ var ErrNoVerifiedAddress = errors.New("the address is not a verified one of the 
 
 // Notify emails the address addrKey (the one the person's privacy link
 // was sent to, still verified and indexed to them) a message of kind
-// SendCopy (action: the download link, signed by the caller) or
-// SendErasure (action: the date the erasure runs), with the privacy
+// SendCopy (action: the download link, signed by the caller),
+// SendErasure or SendNoPurpose (action: the date the erasure runs), with the privacy
 // page's link: the address is read (audited) for it. A mail service's
 // error is returned by its kind only (its text may name the recipient).
 func (s *Sender) Notify(ctx context.Context, customerID, addrKey, kind, action string) error {
@@ -483,7 +486,8 @@ func (s *Sender) Notify(ctx context.Context, customerID, addrKey, kind, action s
 	if x, ok := p.IDs[addrKey]; !ok || !x.Indexed || !x.Verified {
 		return ErrNoVerifiedAddress
 	}
-	purpose := map[string]string{SendCopy: "the person's copy: the address to email its link", SendErasure: "erasure scheduled: the address to tell"}[kind]
+	purpose := map[string]string{SendCopy: "the person's copy: the address to email its link", SendErasure: "erasure scheduled: the address to tell",
+		SendNoPurpose: "every purpose withdrawn: the address to tell"}[kind]
 	values, err := s.read(ctx, p, addrKey, purpose)
 	if err != nil {
 		return err
