@@ -205,8 +205,18 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 		if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendCopy, download); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, "", mailProblem(err)
 		}
-		if err := d.Store.SetRequestState(ctx, r, store.RequestOpen, store.RequestDone, now); err != nil {
+		// This copy answers every access request still open (earlier
+		// tries whose email did not go out).
+		reqs, err := d.Store.CustomerRequests(ctx, p.CustomerID)
+		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, "", err
+		}
+		for _, o := range reqs {
+			if o.Kind == store.RequestAccess && o.State == store.RequestOpen {
+				if err := d.Store.SetRequestState(ctx, o, store.RequestOpen, store.RequestDone, now); err != nil && !errors.Is(err, store.ErrConflict) {
+					return events.APIGatewayV2HTTPResponse{}, "", err
+				}
+			}
 		}
 		return h.page(ctx, d, p, raw, "copy-sent", req.RouteKey)
 	case "POST /v1/privacy/correct":
@@ -228,9 +238,17 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 		}
 		// The address is told, with the date and the page to cancel from:
 		// a link forwarded to someone else cannot erase unnoticed.
+		// Not sent: the erasure is taken back (try again later). Perhaps
+		// sent (the mail service could not tell), or not taken back: it
+		// stays scheduled, and the page says so.
 		if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendErasure, run.Format("2006-01-02 15:04 UTC")); err != nil {
+			if errors.Is(err, mail.ErrUncertain) {
+				h.Log.WarnContext(ctx, "the erasure notice may not have gone out", "cause", mail.Cause(err))
+				return h.page(ctx, d, p, raw, "erasure-scheduled", req.RouteKey)
+			}
 			if cerr := d.Store.SetRequestState(context.WithoutCancel(ctx), r, store.RequestScheduled, store.RequestCancelled, now); cerr != nil {
-				return events.APIGatewayV2HTTPResponse{}, "", errors.Join(mailProblem(err), cerr)
+				h.Log.ErrorContext(ctx, "an erasure whose notice failed could not be taken back", "err", cerr.Error())
+				return h.page(ctx, d, p, raw, "erasure-scheduled", req.RouteKey)
 			}
 			return events.APIGatewayV2HTTPResponse{}, "", mailProblem(err)
 		}

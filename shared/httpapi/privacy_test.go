@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -21,6 +23,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
 	"github.com/kehu-dev/kehu/shared/link"
+	"github.com/kehu-dev/kehu/shared/mail"
 	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
@@ -346,5 +349,71 @@ func TestLastWithdrawalIsTold(t *testing.T) {
 	day := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
 	if len(got) != 1 || !strings.Contains(got[0].Subject, "every consent") || !strings.Contains(got[0].Text, day) || !strings.Contains(got[0].Text, "/v1/privacy?t=") {
 		t.Fatalf("the last withdrawal's email (erasure on %s): %+v", day, got)
+	}
+}
+
+// brokenMail is a mail service that fails every send with err.
+type brokenMail struct{ err error }
+
+func (b brokenMail) Send(context.Context, string, string, []byte) error { return b.err }
+
+// When the email cannot go out: a copy answers 503 and its request stays
+// open until a later copy answers it (and every earlier one); an erasure
+// answers 503 and stays unscheduled — unless the mail service could not
+// tell whether it sent, when it stays scheduled (the notice may be out).
+func TestPrivacyMailFailures(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	email := strings.ToLower(stacktest.Unique("mailfail")) + "@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Cen Shen"}, "email": {email}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	p, _ := st.Store.Profile(ctx, id)
+	k := st.MarkVerified(t, id, p.IdentifiersOf("email")[0])
+	h := st.Privacy(t, time.Now)
+	tok, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: sender.PrivacySubject(k), Expires: time.Now().Add(time.Hour).Unix()})
+	q := "t=" + url.QueryEscape(tok)
+	working := h.Deps.Sender.Mail
+	states := func(kind string) map[string]int {
+		reqs, _ := st.Store.CustomerRequests(ctx, id)
+		out := map[string]int{}
+		for _, r := range reqs {
+			if r.Kind == kind {
+				out[r.State]++
+			}
+		}
+		return out
+	}
+
+	h.Deps.Sender.Mail = brokenMail{errors.New("smtp: 554 refused for " + email)}
+	for range 2 {
+		if r := privacyRequest(t, h, "POST", "POST /v1/privacy/copy", "", q); r.StatusCode != 503 || r.Headers["Retry-After"] == "" {
+			t.Fatalf("a copy whose email failed: %d %v", r.StatusCode, r.Headers)
+		}
+	}
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 503 {
+		t.Fatalf("an erasure whose notice failed: %d", r.StatusCode)
+	}
+	if got := states(store.RequestAccess); got[store.RequestOpen] != 2 {
+		t.Fatalf("access requests after two failed copies: %v", got)
+	}
+	if _, err := st.Store.PendingErasure(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an erasure stayed scheduled without its notice: %v", err)
+	}
+	h.Deps.Sender.Mail = working
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/copy", "", q); r.StatusCode != 200 {
+		t.Fatalf("copy: %d", r.StatusCode)
+	}
+	if got := states(store.RequestAccess); got[store.RequestDone] != 3 || got[store.RequestOpen] != 0 {
+		t.Fatalf("access requests after a copy went out: %v", got)
+	}
+	h.Deps.Sender.Mail = brokenMail{fmt.Errorf("%w: timeout", mail.ErrUncertain)}
+	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 200 || !strings.Contains(r.Body, "erase/cancel") {
+		t.Fatalf("an erasure whose notice may have gone: %d", r.StatusCode)
 	}
 }

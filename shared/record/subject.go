@@ -135,6 +135,11 @@ func (x *Export) ForSubject() *Export {
 			e.IdentityReview, withheld = nil, withheld+1
 		}
 		e.Actor = roleOf(e.Actor)
+		if e.Interaction != nil && !mine(e.SubmissionID) {
+			// Someone else's message: what it said and attached is
+			// withheld above; its ledger entry keeps no trace of it.
+			e.Interaction, withheld = nil, withheld+1
+		}
 		rec.Ledger = append(rec.Ledger, e)
 	}
 	if withheld > 0 {
