@@ -65,7 +65,10 @@ var errUsage = errors.New("usage")
 // freeTextMax bounds what an operator writes into a record kept forever.
 const freeTextMax = 200
 
-var longDigits = regexp.MustCompile(`\d{6,}`)
+var longDigits = regexp.MustCompile(`\p{Nd}{6,}`)
+
+// notDigits are what people put between a number's digits.
+var notDigits = regexp.MustCompile(`[^\p{L}\p{Nd}]+`)
 
 // freeText refuses, in text kept after an erasure, what looks like
 // personal data: an address (@), a run of six or more digits (a phone, an
@@ -76,7 +79,7 @@ func freeText(s string) error {
 		return fmt.Errorf("is longer than %d characters (say why briefly, with a ticket number)", freeTextMax)
 	case strings.Contains(s, "@"):
 		return errors.New("must not hold an email address (it is kept after an erasure)")
-	case longDigits.MatchString(strings.NewReplacer(" ", "", "-", "", ".", "").Replace(s)):
+	case longDigits.MatchString(notDigits.ReplaceAllString(s, "")):
 		return errors.New("must not hold six or more digits in a row (a phone or id number; it is kept after an erasure); a short ticket number is fine")
 	}
 	return nil

@@ -128,7 +128,7 @@ func TestPrivacyCLI(t *testing.T) {
 		t.Fatalf("an erasure without a reason: %d", code)
 	}
 	// The reason is kept forever: no address, no phone, nothing long.
-	for _, bad := range []string{"called from 139 1234 5678", "asked by wang@example.com", strings.Repeat("why ", 60)} {
+	for _, bad := range []string{"called from 139 1234 5678", "called from 139/1234/5678", "证件 １３９１２３４５６７８", "asked by wang@example.com", strings.Repeat("why ", 60)} {
 		if _, errOut, code := kehu(t, st.Table, "customer", "erase", id, "--reason", bad); code != 2 || !strings.Contains(errOut, "--reason") {
 			t.Fatalf("a reason holding personal data (%.20s): %d %s", bad, code, errOut)
 		}
