@@ -57,7 +57,7 @@ var sweepAccess = tableAccess{
 }
 
 // Data-subject requests: under the customer (REQ#<customer>, with its
-// pending-erasure slot), one item per open or scheduled request
+// pending-erasure slot under REQSLOT#), one item per open or scheduled request
 // (REQOPEN) and a monthly journal (REQLOG#<yyyy-mm>). Recording one
 // puts into all three in one transaction.
 var requestParts = []string{"REQ#*", "REQOPEN", "REQLOG#*"}
@@ -93,12 +93,12 @@ var access = map[string]tableAccess{
 	// answered or cancelled: the open entry and the erasure slot deleted),
 	// and the customer's own read back (REQ#<id>); the audit of the copy's
 	// read.
-	"PrivacyFunction": {write: with([]string{"CUST#*", "AUDIT#*"}, requestParts...), delete: []string{"REQ#*", "REQOPEN"},
-		get: []string{"CUST#*", "DKEY#*", "REQ#*", "CONFIG"}, query: []string{"CUST#*", "DKEY#*", "REQ#*", "CONFIG"}},
+	"PrivacyFunction": {write: with([]string{"CUST#*", "AUDIT#*", "REQSLOT#*"}, requestParts...), delete: []string{"REQOPEN", "REQSLOT#*"},
+		get: []string{"CUST#*", "DKEY#*", "REQ#*", "REQSLOT#*", "CONFIG"}, query: []string{"CUST#*", "DKEY#*", "REQ#*", "REQSLOT#*", "CONFIG"}},
 	// An erasure, as compliance's `kehu customer erase` does it; the open
 	// requests (REQOPEN), claimed and done.
 	"PrivacySweepFunction": {write: with([]string{"CUST#*", "REVIEW", "AUDIT#*"}, requestParts...),
-		delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE", "REQ#*", "REQOPEN"},
+		delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE", "REQOPEN", "REQSLOT#*"},
 		get:    []string{"CUST#*", "DKEY#*", "REVIEW", "QUARANTINE"},
 		query:  []string{"CUST#*", "DKEY#*", "REVIEW", "QUARANTINE", "REQOPEN", "SEG#retention-lapsed#*"}},
 	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
@@ -114,7 +114,7 @@ var access = map[string]tableAccess{
 	// the audit and cannot read it (TestAuditWritersCannotReadIt).
 	"ComplianceRole": {
 		write:  with(customerParts, slices.Concat(webhookParts, []string{"AUDIT#*"}, requestParts)...),
-		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "REQ#*", "REQOPEN"}, // drop; erase
+		delete: []string{"QUARANTINE", "CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "REQOPEN"}, // drop; erase
 		get:    with(customerParts, slices.Concat([]string{"CONFIG", "QUARANTINE", "SOURCE", "WHK#*"}, segmentReads, requestGets)...),
 		query:  with(customerParts, slices.Concat([]string{"CONFIG", "QUARANTINE"}, segmentReads, requestLists)...),
 	},
@@ -429,6 +429,9 @@ var partitionWriters = map[string][]string{
 	"REQ#":    {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},
 	"REQOPEN": {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},
 	"REQLOG#": {"PrivacyFunction", "PrivacySweepFunction", "ComplianceRole"},
+	// A customer's one scheduled erasure: taken by the page, freed when
+	// it is done or cancelled.
+	"REQSLOT#": {"PrivacyFunction", "PrivacySweepFunction"},
 	// Appended by whoever decrypts; never updated or deleted by anyone.
 	"AUDIT#": {"SalesServiceRole", "ComplianceRole", "SurveySenderFunction", "PrivacyFunction", "PrivacySweepFunction"},
 	// Segments are the segmenter's and the sweep's alone: no operator or

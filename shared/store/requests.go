@@ -26,8 +26,9 @@ import (
 // `kehu requests list --open` read only what is still to answer), and in
 // the month it was made (REQLOG#<yyyy-mm>: `kehu requests list --since`,
 // the erasures to repeat after a restore). A customer has at most one
-// erasure scheduled: REQ#<customer>/ERASURE names it, written only if
-// absent.
+// erasure scheduled: REQSLOT#<customer>/ERASURE names it, written only if
+// absent (its own partition: freeing it is the only delete the page's
+// function may make among the requests, besides REQOPEN).
 type Request struct {
 	PK         string     `dynamodbav:"pk" json:"-"`
 	SK         string     `dynamodbav:"sk" json:"-"`
@@ -63,8 +64,15 @@ const (
 	requestPKPrefix    = "REQ#"
 	requestsOpenPK     = "REQOPEN"
 	requestLogPKPrefix = "REQLOG#"
+	slotPKPrefix       = "REQSLOT#"
 	pendingErasureSK   = "ERASURE"
 )
+
+// slotKey is a customer's erasure slot: a partition of its own, so the
+// functions that free it may delete nothing else of the requests.
+func slotKey(customerID string) map[string]types.AttributeValue {
+	return key(slotPKPrefix+customerID, pendingErasureSK)
+}
 
 func requestPK(customerID string) string { return requestPKPrefix + customerID }
 func requestLogPK(t time.Time) string    { return requestLogPKPrefix + t.UTC().Format("2006-01") }
@@ -103,7 +111,7 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		items = append(items, it)
 	}
 	if r.Kind == RequestErasure && r.State == RequestScheduled {
-		it, err := putNew(s.table, map[string]any{PK: requestPK(r.CustomerID), SK: pendingErasureSK, "entity": "pending-erasure", "request_sk": sk})
+		it, err := putNew(s.table, map[string]any{PK: slotPKPrefix + r.CustomerID, SK: pendingErasureSK, "entity": "pending-erasure", "request_sk": sk})
 		if err != nil {
 			return err
 		}
@@ -121,11 +129,7 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 
 // CustomerRequests lists a customer's requests, oldest first.
 func (s *Store) CustomerRequests(ctx context.Context, customerID string) ([]Request, error) {
-	all, err := queryAll[Request](ctx, s, expression.Key(PK).Equal(expression.Value(requestPK(customerID))), "requests of "+customerID)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(all, func(r Request) bool { return r.SK == pendingErasureSK }), nil
+	return queryAll[Request](ctx, s, expression.Key(PK).Equal(expression.Value(requestPK(customerID))), "requests of "+customerID)
 }
 
 // OpenRequests lists the requests still to be answered (open, scheduled,
@@ -165,7 +169,7 @@ func (s *Store) PendingErasure(ctx context.Context, customerID string) (*Request
 	var slot struct {
 		SK string `dynamodbav:"request_sk"`
 	}
-	if err := s.get(ctx, requestPK(customerID), pendingErasureSK, &slot); err != nil {
+	if err := s.get(ctx, slotPKPrefix+customerID, pendingErasureSK, &slot); err != nil {
 		return nil, err
 	}
 	var r Request
@@ -210,7 +214,7 @@ func (s *Store) SetRequestState(ctx context.Context, r Request, from, to string,
 			if err != nil {
 				return err
 			}
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(requestPK(r.CustomerID), pendingErasureSK),
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: slotKey(r.CustomerID),
 				ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}})
 		}
 	}
