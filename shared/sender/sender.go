@@ -454,8 +454,8 @@ const (
 	// SendNoPurpose says every purpose was withdrawn: the data is erased
 	// on a date unless one is granted again.
 	SendNoPurpose = "no-purpose"
-	PrivacyTTL  = 30 * 24 * time.Hour
-	DownloadTTL = 24 * time.Hour
+	PrivacyTTL    = 30 * 24 * time.Hour
+	DownloadTTL   = 24 * time.Hour
 )
 
 // PrivacySubject is the subject of a privacy-page link sent to the

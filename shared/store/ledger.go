@@ -171,19 +171,19 @@ func (s *Store) Entry(ctx context.Context, customerID, submissionID string) (*Le
 // other customer changed. Reviews share one partition: they are rare, and
 // one Query lists them all.
 type Review struct {
-	PK           string    `dynamodbav:"pk" json:"-"`
-	SK           string    `dynamodbav:"sk" json:"-"`
-	Entity       string    `dynamodbav:"entity" json:"-"`
-	Kind         string    `dynamodbav:"kind" json:"kind"` // ReviewIdentity or ReviewValues
-	SubmissionID string    `dynamodbav:"submission_id" json:"submission_id"`
-	CustomerID   string    `dynamodbav:"customer_id" json:"customer_id"`                       // the customer the submission was written to
-	AlsoMatched  []string  `dynamodbav:"also_matched,omitempty" json:"also_matched,omitempty"` // customers its identifiers point to
+	PK           string   `dynamodbav:"pk" json:"-"`
+	SK           string   `dynamodbav:"sk" json:"-"`
+	Entity       string   `dynamodbav:"entity" json:"-"`
+	Kind         string   `dynamodbav:"kind" json:"kind"` // ReviewIdentity or ReviewValues
+	SubmissionID string   `dynamodbav:"submission_id" json:"submission_id"`
+	CustomerID   string   `dynamodbav:"customer_id" json:"customer_id"`                       // the customer the submission was written to
+	AlsoMatched  []string `dynamodbav:"also_matched,omitempty" json:"also_matched,omitempty"` // customers its identifiers point to
 	// MatchedKeys: for each of those customers, the keys of its
 	// identifiers the submission carried (so an erasure of that customer
 	// finds its values in the submission without decrypting anything).
 	MatchedKeys map[string][]string `dynamodbav:"matched_keys,omitempty" json:"-"`
-	Fields       []string  `dynamodbav:"fields,omitempty" json:"fields,omitempty"`             // fields held back
-	At           time.Time `dynamodbav:"at,unixtime" json:"at"`
+	Fields      []string            `dynamodbav:"fields,omitempty" json:"fields,omitempty"` // fields held back
+	At          time.Time           `dynamodbav:"at,unixtime" json:"at"`
 }
 
 // Review kinds.
