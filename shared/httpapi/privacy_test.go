@@ -322,20 +322,9 @@ func newEntryID(t *testing.T) string {
 // erase unnoticed).
 func TestLastWithdrawalIsTold(t *testing.T) {
 	st := stacktest.New(t)
-	ctx := context.Background()
-	svc, _ := st.Intake(t)
-	def, _ := svc.Form(ctx, "contact")
-	email := strings.ToLower(stacktest.Unique("last")) + "@example.com"
-	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"He Zhi"}, "email": {email}},
-		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact}, Notice: "contact-v1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := st.Store.Profile(ctx, res.CustomerID)
-	k := st.MarkVerified(t, res.CustomerID, p.IdentifiersOf("email")[0])
+	id, email, k := verifiedCustomer(t, st, "He Zhi", consent.Processing, consent.Contact)
 	h := st.Privacy(t, time.Now)
-	tok, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: res.CustomerID, Subject: sender.PrivacySubject(k), Expires: time.Now().Add(time.Hour).Unix()})
-	q := "t=" + url.QueryEscape(tok)
+	q := privacyLink(t, h, id, k)
 	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/withdraw", "", q+"&purpose=contact"); r.StatusCode != 200 {
 		t.Fatalf("withdraw: %d", r.StatusCode)
 	}
@@ -364,20 +353,9 @@ func (b brokenMail) Send(context.Context, string, string, []byte) error { return
 func TestPrivacyMailFailures(t *testing.T) {
 	st := stacktest.New(t)
 	ctx := context.Background()
-	svc, _ := st.Intake(t)
-	def, _ := svc.Form(ctx, "contact")
-	email := strings.ToLower(stacktest.Unique("mailfail")) + "@example.com"
-	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Cen Shen"}, "email": {email}},
-		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.CustomerID
-	p, _ := st.Store.Profile(ctx, id)
-	k := st.MarkVerified(t, id, p.IdentifiersOf("email")[0])
+	id, email, k := verifiedCustomer(t, st, "Cen Shen", consent.Processing)
 	h := st.Privacy(t, time.Now)
-	tok, _, _ := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: sender.PrivacySubject(k), Expires: time.Now().Add(time.Hour).Unix()})
-	q := "t=" + url.QueryEscape(tok)
+	q := privacyLink(t, h, id, k)
 	working := h.Deps.Sender.Mail
 	states := func(kind string) map[string]int {
 		reqs, _ := st.Store.CustomerRequests(ctx, id)
@@ -416,4 +394,32 @@ func TestPrivacyMailFailures(t *testing.T) {
 	if r := privacyRequest(t, h, "POST", "POST /v1/privacy/erase", "", q); r.StatusCode != 200 || !strings.Contains(r.Body, "erase/cancel") {
 		t.Fatalf("an erasure whose notice may have gone: %d", r.StatusCode)
 	}
+}
+
+// verifiedCustomer submits the contact form for a new customer with the
+// purposes, marks its address verified, and returns its id, address and
+// the address's key.
+func verifiedCustomer(t *testing.T, st *stacktest.Stack, name string, purposes ...consent.Purpose) (id, email, key string) {
+	t.Helper()
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	email = strings.ToLower(stacktest.Unique("p")) + "@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {name}, "email": {email}},
+		Consent: consent.Grant{Purposes: purposes, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Store.Profile(ctx, res.CustomerID)
+	return res.CustomerID, email, st.MarkVerified(t, res.CustomerID, p.IdentifiersOf("email")[0])
+}
+
+// privacyLink is the privacy page's link query for the address key.
+func privacyLink(t *testing.T, h *httpapi.PrivacyPages, id, key string) string {
+	t.Helper()
+	tok, _, err := h.Deps.Keys.Sign(link.Claims{Purpose: link.Privacy, Customer: id, Subject: sender.PrivacySubject(key), Expires: time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "t=" + url.QueryEscape(tok)
 }
