@@ -259,6 +259,18 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 	if err != nil {
 		return err
 	}
+	// One audit record for the search, naming every payload it may open,
+	// written before any is.
+	by := record.QuarantineRead{Actor: e.Actor, Purpose: "erasure of " + customerID + ": search for its identifiers", Action: "erasure search", Now: e.Now, Audited: true}
+	var ids []string
+	for _, q := range qs {
+		ids = append(ids, q.ID)
+	}
+	if len(ids) > 0 {
+		if err := record.AuditQuarantineSearch(ctx, e.Store, by, ids); err != nil {
+			return err
+		}
+	}
 	for i := range qs {
 		q, err := e.Store.QuarantinedPayload(ctx, qs[i].ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -273,7 +285,7 @@ func (e *Eraser) forgetQuarantined(ctx context.Context, customerID string) error
 			}
 			continue
 		}
-		pt, err := record.OpenQuarantined(ctx, e.Store, e.Opener, q, record.QuarantineRead{Actor: e.Actor, Purpose: "erasure of " + customerID + ": search for its identifiers", Action: "erasure search", Now: e.Now})
+		pt, err := record.OpenQuarantined(ctx, e.Store, e.Opener, q, by)
 		if err != nil {
 			if !unsearchable(err) {
 				// Denied, unavailable, the audit not written: stop (the
