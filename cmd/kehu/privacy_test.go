@@ -136,7 +136,7 @@ func TestPrivacyCLI(t *testing.T) {
 	if _, err := st.Store.Profile(ctx, id); err != nil {
 		t.Fatalf("a refused erasure erased: %v", err)
 	}
-	if out, errOut, code := kehu(t, st.Table, "customer", "erase", id, "--reason", "subject request 7"); code != 0 || !strings.Contains(out, "erased") {
+	if out, errOut, code := kehu(t, st.Table, "customer", "erase", id, "--reason", "subject request 7 of 2026-11-23"); code != 0 || !strings.Contains(out, "erased") {
 		t.Fatalf("erase: %d %s %s", code, out, errOut)
 	}
 	if _, _, code := kehu(t, st.Table, "customer", "show", id); code != 1 {

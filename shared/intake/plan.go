@@ -105,7 +105,7 @@ func ownersOf(refs []store.IndexRef, owners map[store.IndexRef]string) []string 
 // customer's empty slot and turn their own next address into a dispute.
 func anchors(head *store.Profile, kind customer.IdentityKind) bool {
 	for _, k := range head.IdentifiersOf(kind) {
-		if x := head.IDs[k]; x.Indexed && (x.Verified || x.Confirmable) {
+		if x := head.IDs[k]; x.Indexed && (x.Verified || x.Confirmable || x.Trust == customer.Trusted) {
 			return true
 		}
 	}

@@ -235,6 +235,17 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("%+v", x)
 				}
 			}},
+		{"an email a trusted order added anchors the customer: an anonymous post with its phone and another email is reviewed, not attached",
+			sub(customer.Asserted, []store.IndexRef{email2, phone1}, nil),
+			map[store.IndexRef]string{phone1: "C"}, map[string]*store.Profile{"C": profile("C", func(p *store.Profile) {
+				p.IDs[phone1.Key()] = creator()
+				p.IDs[email1.Key()] = store.Identifier{Indexed: true, Trust: customer.Trusted}
+			})},
+			func(t *testing.T, p plan) {
+				if !p.commit.NewCustomer || p.commit.Review == nil {
+					t.Fatalf("%+v", p.commit)
+				}
+			}},
 		{"a trusted system creating a customer: its address is verified",
 			sub(customer.Trusted, []store.IndexRef{email2}, nil),
 			map[store.IndexRef]string{}, map[string]*store.Profile{},

@@ -531,3 +531,45 @@ func TestStoppedErasuresAreFinished(t *testing.T) {
 		t.Fatalf("the sweep an hour on: %d %v", n, err)
 	}
 }
+
+// Two erasers stripping the same ledger entry leave it once; a search
+// through many quarantined payloads is audited a thousand to a record.
+func TestStripTwiceAndSearchAuditChunks(t *testing.T) {
+	st := stacktest.New(t)
+	ctx := context.Background()
+	svc, _ := st.Intake(t)
+	def, _ := svc.Form(ctx, "contact")
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Meng Jiao"}, "email": {stacktest.Unique("strip") + "@example.com"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, _ := st.Store.Ledger(ctx, res.CustomerID)
+	for range 2 {
+		l := ledger[0]
+		l.CustomerID = res.CustomerID
+		if err := st.Store.StripEntry(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, _ := st.Store.Ledger(ctx, res.CustomerID); len(after) != 1 || !after[0].Erased {
+		t.Fatalf("after two strips: %d entries", len(after))
+	}
+
+	ids := make([]string, 2500)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	before, _ := st.Store.Audit(ctx, store.QuarantineCustomer)
+	if err := record.AuditQuarantineSearch(ctx, st.Store, record.QuarantineRead{Actor: "local:kehu-privacy", Purpose: "test", Action: "erasure search"}, ids); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := st.Store.Audit(ctx, store.QuarantineCustomer)
+	named := 0
+	for _, a := range after[len(before):] {
+		named += len(a.Fields)
+	}
+	if len(after)-len(before) != 3 || named != 2500 {
+		t.Fatalf("%d records naming %d payloads", len(after)-len(before), named)
+	}
+}

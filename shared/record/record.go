@@ -501,20 +501,32 @@ type QuarantineRead struct {
 	Audited bool
 }
 
-// AuditQuarantineSearch writes, before any is opened, the one audit record
-// of a search through many quarantined payloads (an erasure's): it names
-// them all. Open each with by.Audited set.
+// AuditQuarantineSearch writes, before any is opened, the audit of a
+// search through many quarantined payloads (an erasure's): records naming
+// them all, a thousand to a record. Open each with by.Audited set.
 func AuditQuarantineSearch(ctx context.Context, st *store.Store, by QuarantineRead, ids []string) error {
 	if by.Actor == "" {
 		return ErrNoActor
 	}
-	rec := store.AuditRecord{CustomerID: store.QuarantineCustomer, Actor: by.Actor, Purpose: by.Purpose, Action: by.Action,
-		Tiers: []string{string(customer.Confidential)}, At: by.now()}
-	for _, id := range ids {
-		rec.Fields = append(rec.Fields, store.QuarantineAttribute(id))
+	at := by.now()
+	for len(ids) > 0 {
+		n := min(len(ids), searchAuditChunk)
+		rec := store.AuditRecord{CustomerID: store.QuarantineCustomer, Actor: by.Actor, Purpose: by.Purpose, Action: by.Action,
+			Tiers: []string{string(customer.Confidential)}, At: at}
+		for _, id := range ids[:n] {
+			rec.Fields = append(rec.Fields, store.QuarantineAttribute(id))
+		}
+		if err := st.PutAudit(ctx, rec); err != nil {
+			return err
+		}
+		ids = ids[n:]
 	}
-	return st.PutAudit(ctx, rec)
+	return nil
 }
+
+// searchAuditChunk is how many payloads one search audit record names:
+// well within DynamoDB's 400 KB item (an id is about 50 bytes).
+const searchAuditChunk = 1000
 
 func (by QuarantineRead) now() time.Time {
 	if by.Now != nil {

@@ -197,11 +197,17 @@ func (s *Store) StripEntry(ctx context.Context, e LedgerEntry) error {
 	if err != nil {
 		return err
 	}
-	del := types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, sk)}}
-	if err := s.transact(ctx, []types.TransactWriteItem{put, del}, "", "strip a ledger entry"); err != nil {
+	gone, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(PK))).Build()
+	if err != nil {
 		return err
 	}
-	return nil
+	del := types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, sk), ConditionExpression: gone.Condition(),
+		ExpressionAttributeNames: gone.Names()}}
+	err = s.transact(ctx, []types.TransactWriteItem{put, del}, "", "strip a ledger entry")
+	if slices.Contains(cancelled(err), 1) {
+		return nil // stripped meanwhile by another eraser
+	}
+	return err
 }
 
 // uuidAt is a random UUIDv7 whose time is at's (RFC 9562 §5.7).

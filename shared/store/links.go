@@ -143,7 +143,8 @@ type Verification struct {
 }
 
 // ErrNotVerifiable means the identifier is no longer this customer's own
-// (not held, or no longer indexed to it): nothing was written.
+// (not held, or no longer indexed to it) or not one a confirmation may be
+// sent to: nothing was written.
 var ErrNotVerifiable = errors.New("identifier cannot be verified for this customer")
 
 // Verify records a verification in one transaction with the link's use.
@@ -156,6 +157,10 @@ func (s *Store) Verify(ctx context.Context, v Verification) error {
 		up = up.Set(expression.Name(path+".ix"), expression.Value(true))
 		cond = expression.AttributeExists(expression.Name(path)).And(expression.AttributeNotExists(expression.Name(path + ".ix")))
 	}
+	// Only an address a confirmation may be sent to (the customer's own
+	// first one, or one the person added through their link): a link sent
+	// under older rules to another does not verify it.
+	cond = cond.And(expression.Name(path + ".cf").Equal(expression.Value(true)))
 	profile, err := s.profileUpdate(v.CustomerID, up, cond)
 	if err != nil {
 		return err
