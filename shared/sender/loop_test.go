@@ -24,6 +24,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/httpapi"
 	"github.com/kehu-dev/kehu/shared/intake"
+	kmail "github.com/kehu-dev/kehu/shared/mail"
 	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
@@ -411,6 +412,18 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 	added := stacktest.Emails(t, newEmail)
 	if len(added) != 1 || !strings.Contains(added[0].Subject, "confirm your email address") {
 		t.Fatalf("the added address got %+v", added)
+	}
+	// The address on file is told, with the new one masked (someone with
+	// a forwarded link may have added theirs); once per confirmation.
+	var notices []stacktest.Email
+	for _, m := range stacktest.Emails(t, email) {
+		if strings.Contains(m.Subject, "An email address was added") {
+			notices = append(notices, m)
+		}
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0].Text, kmail.Mask("email", newEmail)) || strings.Contains(notices[0].Text, newEmail) ||
+		!strings.Contains(notices[0].Text, "/v1/privacy?t=") {
+		t.Fatalf("the notice to the address on file: %+v", notices)
 	}
 	// Its owner (another customer now) confirms: the address is not
 	// this customer's to claim any more.

@@ -200,6 +200,13 @@ func (s *Sender) one(ctx context.Context, id string, dryRun bool) (outcome, erro
 			return o, err
 		}
 		o.add(r, &o.confirmations)
+		// The address on file is told that another is being confirmed
+		// (someone holding a forwarded link may have added theirs).
+		if r == sentOK && verified != "" {
+			if _, err := s.send(ctx, p, SendAddressAdded, k, verified, dryRun, now); err != nil {
+				return o, err
+			}
+		}
 	}
 	if verified != "" {
 		r, err := s.send(ctx, p, store.SendSurvey, "", verified, dryRun, now)
@@ -249,7 +256,7 @@ const (
 // recorded uncertain, which is not retried before the interval.
 func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addrKey string, dryRun bool, now time.Time) (sendResult, error) {
 	interval, tries := s.Settings.Interval, 0
-	if kind == store.SendConfirm {
+	if kind == store.SendConfirm || kind == SendAddressAdded {
 		// Again once the link has expired, at most ConfirmTries times.
 		interval, tries = s.Settings.SurveyTTL, ConfirmTries
 	}
@@ -282,6 +289,13 @@ func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addr
 	to := values["email"]
 	if to == "" {
 		return result, nil
+	}
+	if kind == SendAddressAdded { // subject: the key of the address being confirmed, shown masked
+		added, err := s.read(ctx, p, subject, "address added: the new address, shown masked to the address on file")
+		if err != nil {
+			return result, err
+		}
+		values["added"] = added["email"]
 	}
 	msg, err := s.compose(p, kind, subject, addrKey, values, now)
 	if err != nil {
@@ -398,6 +412,8 @@ func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values
 		action, expires = subject, now.Add(DownloadTTL) // the download link, made by the caller
 	case SendErasure, SendNoPurpose:
 		action = subject // the date the erasure runs, made by the caller
+	case SendAddressAdded:
+		// No action of its own: the privacy page's link (below) is it.
 	case store.SendConfirm:
 		var tok string
 		tok, _, err = s.Links.Sign(link.Claims{Purpose: link.Confirm, Customer: p.CustomerID, Subject: "email:" + subject,
@@ -434,7 +450,8 @@ func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values
 	slices.Sort(fields)
 	d := emailData{Kind: kind, Action: action, Unsubscribe: unsub, Privacy: privacy, Fields: fields,
 		MaskedEmail: mail.Mask("email", values["email"]), MaskedPhone: mail.Mask("phone", values["phone"]), HasPhone: values["phone"] != "",
-		Expires: expires.Format("2006-01-02 15:04 UTC")}
+		MaskedAdded: mail.Mask("email", values["added"]),
+		Expires:     expires.Format("2006-01-02 15:04 UTC")}
 	d.Langs = langs(p.General["locale"])
 	text, html, subjectLine, err := render(d)
 	if err != nil {
@@ -454,8 +471,12 @@ const (
 	// SendNoPurpose says every purpose was withdrawn: the data is erased
 	// on a date unless one is granted again.
 	SendNoPurpose = "no-purpose"
-	PrivacyTTL    = 30 * 24 * time.Hour
-	DownloadTTL   = 24 * time.Hour
+	// SendAddressAdded tells the verified address that another address
+	// was added and is being asked to confirm (at most once per
+	// confirmation sent).
+	SendAddressAdded = "added"
+	PrivacyTTL       = 30 * 24 * time.Hour
+	DownloadTTL      = 24 * time.Hour
 )
 
 // PrivacySubject is the subject of a privacy-page link sent to the
