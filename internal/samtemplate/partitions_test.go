@@ -101,7 +101,7 @@ var access = map[string]tableAccess{
 		delete: []string{"CUST#*", "BIDX#*", "ORDER#*", "REVIEW", "QUARANTINE", "REQOPEN", "REQSLOT#*"},
 		get:    []string{"CUST#*", "DKEY#*", "REVIEW", "QUARANTINE"},
 		query:  []string{"CUST#*", "DKEY#*", "REVIEW", "QUARANTINE", "REQOPEN", "SEG#retention-lapsed#*"}},
-	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*"}},
+	"SurveySenderFunction": {write: []string{"CUST#*", "AUDIT#*"}, get: []string{"CUST#*", "DKEY#*", "SURVEY", "CONFIG"}, query: []string{"SEG#review-due#*", "SEG#retention-lapsed#*"}},
 	"SegmenterFunction":    segmenterAccess,
 	"SweepFunction":        sweepAccess,
 	// operators

@@ -180,10 +180,12 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 			p.Consent[purpose] = consent.State{Granted: false, At: now, Trust: string(customer.Proven)}
 			// The last purpose withdrawn: the data is erased after a grace
 			// period unless the person grants one again. The address is
-			// told (a forwarded link must not erase unnoticed). The
-			// withdrawal stands even if the email does not go out.
-			if at, ok := segment.NoPurposeLapse(segmenter.Rules(p), h.thresholds()); ok {
-				if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendNoPurpose, at.Format("2006-01-02")); err != nil {
+			// told at once (and again by the sender when the grace ends;
+			// the privacy sweep erases only a week after that notice,
+			// whichever way the last purpose went). The withdrawal stands
+			// even if this email does not go out.
+			if _, ok := segment.NoPurposeLapse(segmenter.Rules(p), h.thresholds()); ok {
+				if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendNoPurpose, ""); err != nil {
 					h.Log.WarnContext(ctx, "the last-withdrawal email did not go out", "cause", mail.Cause(err))
 				}
 			}

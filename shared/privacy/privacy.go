@@ -26,6 +26,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/record"
 	"github.com/kehu-dev/kehu/shared/segment"
 	"github.com/kehu-dev/kehu/shared/segmenter"
+	"github.com/kehu-dev/kehu/shared/sender"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -436,6 +437,7 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 	}
 	now := e.now()
 	var errs []error
+	deferred := 0
 	for _, id := range ids {
 		p, err := e.Store.Profile(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -451,6 +453,17 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 			for _, st := range p.Consent {
 				if st.Granted {
 					reason = "retention: no activity for the processing period"
+				}
+			}
+			if strings.Contains(reason, "no purpose left") {
+				told, err := e.toldNoPurpose(ctx, p, now)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if !told {
+					deferred++
+					continue // the sender tells them first; erased a week on
 				}
 			}
 			switch err := e.Erase(ctx, id, reason, "retention"); {
@@ -475,5 +488,29 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 		}
 		withdrawn += len(purposes)
 	}
+	if deferred > 0 {
+		e.log().InfoContext(ctx, "no-purpose erasures wait for their notice", "customers", deferred)
+	}
 	return withdrawn, erased, errors.Join(errs...)
+}
+
+// toldNoPurpose says whether a customer with no purpose left may be erased
+// now: the survey sender told their verified address (after their last
+// withdrawal) at least sender.NoPurposeNoticeEvery ago — or they have no
+// verified address, so no link of theirs exists that anyone could have
+// used, and nobody to tell.
+func (e *Eraser) toldNoPurpose(ctx context.Context, p *store.Profile, now time.Time) (bool, error) {
+	if sender.VerifiedAddress(p) == "" {
+		return true, nil
+	}
+	r, err := e.Store.Send(ctx, p.CustomerID, sender.SendNoPurpose, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	withdrawn := segmenter.Rules(p).WithdrawnAt
+	return r.SentAt != nil && (r.Outcome == store.SendSent || r.Outcome == store.SendUncertain) &&
+		!r.SentAt.Before(withdrawn) && !r.SentAt.After(now.Add(-sender.NoPurposeNoticeEvery)), nil
 }

@@ -24,7 +24,9 @@ import (
 // restriction and its lifting leave the retention clock (active_at) where
 // the customer's last submission put it; withdrawing every consent makes
 // the customer due again when the grace period ends, when they enter
-// retention-lapsed and the privacy sweep erases them.
+// retention-lapsed; the survey sender tells their verified address (the
+// last consent may have gone by a one-click link nobody saw), and the
+// privacy sweep erases them a week after that notice, not before.
 func TestNoPurposeLeftIsErasedAfterTheGracePeriod(t *testing.T) {
 	st := stacktest.NewStreamed(t)
 	var mu sync.Mutex
@@ -39,12 +41,15 @@ func TestNoPurposeLeftIsErasedAfterTheGracePeriod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Zhao Min"}, "email": {stacktest.Unique("gone") + "@example.com"}},
+	email := strings.ToLower(stacktest.Unique("gone")) + "@example.com"
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Zhao Min"}, "email": {email}},
 		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing, consent.Contact, consent.Marketing}, Notice: "contact-v1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id, active := res.CustomerID, now()
+	p0, _ := st.Store.Profile(ctx, id)
+	st.MarkVerified(t, id, p0.IdentifiersOf(customer.IdentityEmail)[0])
 	profile := func() *store.Profile {
 		t.Helper()
 		p, err := st.Store.Profile(ctx, id)
@@ -101,8 +106,32 @@ func TestNoPurposeLeftIsErasedAfterTheGracePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
+	if w, n, err := e.RunRetention(ctx, segment.Defaults()); err != nil || w+n != 0 {
+		t.Fatalf("after the grace period, before any notice: withdrew %d, erased %d, %v", w, n, err)
+	}
+	snd := st.Sender(t, now)
+	if r, err := snd.Run(ctx, false); err != nil || r.Notices != 1 {
+		t.Fatalf("the sender's notices: %+v %v", r, err)
+	}
+	told := stacktest.Emails(t, email)
+	if len(told) != 1 || !strings.Contains(told[0].Subject, "every consent") || !strings.Contains(told[0].Text, now().Add(7*24*time.Hour).Format("2006-01-02")) {
+		t.Fatalf("the notice: %+v", told)
+	}
+	if r, err := snd.Run(ctx, false); err != nil || r.Notices != 0 {
+		t.Fatalf("a second run told again: %+v %v", r, err)
+	}
+	advance(6 * 24 * time.Hour)
+	if w, n, err := e.RunRetention(ctx, segment.Defaults()); err != nil || w+n != 0 {
+		t.Fatalf("six days after the notice: withdrew %d, erased %d, %v", w, n, err)
+	}
+	advance(24*time.Hour + time.Minute)
+	// The sender, every few minutes, does not tell again (or the week
+	// after the notice would never come).
+	if r, err := snd.Run(ctx, false); err != nil || r.Notices != 0 {
+		t.Fatalf("the sender a week on: %+v %v", r, err)
+	}
 	if w, n, err := e.RunRetention(ctx, segment.Defaults()); err != nil || n != 1 {
-		t.Fatalf("after the grace period: withdrew %d, erased %d, %v", w, n, err)
+		t.Fatalf("a week after the notice: withdrew %d, erased %d, %v", w, n, err)
 	}
 	if tomb, err := st.Store.TombstoneOf(ctx, id); err != nil || tomb.State != store.Erased || !strings.Contains(tomb.Reason, "no purpose left") {
 		t.Fatalf("tombstone %+v %v", tomb, err)

@@ -22,6 +22,8 @@ import (
 	"github.com/kehu-dev/kehu/shared/link"
 	"github.com/kehu-dev/kehu/shared/mail"
 	"github.com/kehu-dev/kehu/shared/metrics"
+	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/store"
 )
 
@@ -65,12 +67,15 @@ type Sender struct {
 // Result counts a run: emails sent (survey and confirmation) and customers
 // skipped, by reason.
 type Result struct {
-	Sent          int            `json:"sent"`
-	Confirmations int            `json:"confirmations"`
-	Failed        int            `json:"failed"`
-	Uncertain     int            `json:"uncertain,omitempty"` // a mail service that could not say whether it sent: not retried
-	Skipped       map[string]int `json:"skipped"`
-	DryRun        bool           `json:"dry_run,omitempty"`
+	Sent          int `json:"sent"`
+	Confirmations int `json:"confirmations"`
+	Failed        int `json:"failed"`
+	Uncertain     int `json:"uncertain,omitempty"` // a mail service that could not say whether it sent: not retried
+	// Notices: customers with no purpose left told their data goes a
+	// week on (the privacy sweep erases them only once told).
+	Notices int            `json:"notices"`
+	Skipped map[string]int `json:"skipped"`
+	DryRun  bool           `json:"dry_run,omitempty"`
 }
 
 // Skip reasons.
@@ -128,6 +133,9 @@ func (s *Sender) Run(ctx context.Context, dryRun bool) (Result, error) {
 	if err == nil {
 		err = firstErr
 	}
+	if err == nil {
+		err = s.noPurposeNotices(ctx, dryRun, &res)
+	}
 	counts := []metrics.Count{{Name: "SurveyEmails", Value: float64(res.Sent)}, {Name: "ConfirmationEmails", Value: float64(res.Confirmations)}}
 	for reason, n := range res.Skipped {
 		counts = append(counts, metrics.Count{Name: "Skipped" + metricName(reason), Value: float64(n)})
@@ -140,6 +148,70 @@ func (s *Sender) Run(ctx context.Context, dryRun bool) (Result, error) {
 		}
 	}
 	return res, err
+}
+
+// NoPurposeNoticeEvery is how long after the notice to a customer with no
+// purpose left the privacy sweep erases them (once per last withdrawal).
+const NoPurposeNoticeEvery = 7 * 24 * time.Hour
+
+// noPurposeNotices tells the customers in retention-lapsed who have no
+// purpose left (every consent withdrawn, by whatever way) that their data
+// goes a week on unless they grant a purpose again: the privacy sweep
+// erases them only once this notice went out (a forwarded link's holder
+// cannot erase someone unnoticed). A child's address (restricted) is not
+// the sender's to read: no notice, so no such erasure (retention applies).
+func (s *Sender) noPurposeNotices(ctx context.Context, dryRun bool, res *Result) error {
+	var ids []string
+	if err := s.Store.EachMember(ctx, segment.RetentionLapsed, func(id string) bool { ids = append(ids, id); return true }); err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	for _, id := range ids {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 30*time.Second {
+			return nil
+		}
+		p, err := s.Store.Profile(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, ok := segment.NoPurposeLapse(segmenter.Rules(p), segment.Defaults()); !ok || p.Restricted || p.Child() {
+			continue
+		}
+		addr := VerifiedAddress(p)
+		if addr == "" {
+			continue
+		}
+		// Once per last withdrawal: due when the last notice went out
+		// before it (not again and again, or the sweep's week after the
+		// notice would never come).
+		r, err := s.send(ctx, p, SendNoPurpose, "", addr, dryRun, now, max(now.Sub(segmenter.Rules(p).WithdrawnAt), time.Second))
+		if err != nil {
+			return err
+		}
+		switch r {
+		case sentOK:
+			res.Notices++
+		case sendFailed:
+			res.Failed++
+		case sendUncertain:
+			res.Uncertain++
+		}
+	}
+	return nil
+}
+
+// VerifiedAddress is the key of a customer's first verified, indexed
+// email address ("" if none): where kehu's emails go.
+func VerifiedAddress(p *store.Profile) string {
+	for _, k := range p.IdentifiersOf(customer.IdentityEmail) {
+		if x := p.IDs[k]; x.Indexed && x.Verified {
+			return k
+		}
+	}
+	return ""
 }
 
 func metricName(reason string) string {
@@ -254,11 +326,15 @@ const (
 // service's definite refusal is recorded failed (retried on a later run);
 // an outcome it cannot tell (a timeout after the message may have left) is
 // recorded uncertain, which is not retried before the interval.
-func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addrKey string, dryRun bool, now time.Time) (sendResult, error) {
+func (s *Sender) send(ctx context.Context, p *store.Profile, kind, subject, addrKey string, dryRun bool, now time.Time, every ...time.Duration) (sendResult, error) {
 	interval, tries := s.Settings.Interval, 0
-	if kind == store.SendConfirm || kind == SendAddressAdded {
+	switch kind {
+	case store.SendConfirm, SendAddressAdded:
 		// Again once the link has expired, at most ConfirmTries times.
 		interval, tries = s.Settings.SurveyTTL, ConfirmTries
+	}
+	if len(every) == 1 {
+		interval = every[0]
 	}
 	if dryRun {
 		if r, err := s.Store.Send(ctx, p.CustomerID, kind, subject); err == nil && !due(r, interval, tries, now) {
@@ -410,8 +486,10 @@ func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values
 	switch kind {
 	case SendCopy:
 		action, expires = subject, now.Add(DownloadTTL) // the download link, made by the caller
-	case SendErasure, SendNoPurpose:
+	case SendErasure:
 		action = subject // the date the erasure runs, made by the caller
+	case SendNoPurpose:
+		action = now.Add(NoPurposeNoticeEvery).Format("2006-01-02")
 	case SendAddressAdded:
 		// No action of its own: the privacy page's link (below) is it.
 	case store.SendConfirm:
