@@ -184,8 +184,10 @@ func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.AP
 			// the privacy sweep erases only a week after that notice,
 			// whichever way the last purpose went). The withdrawal stands
 			// even if this email does not go out.
-			if _, ok := segment.NoPurposeLapse(segmenter.Rules(p), h.thresholds()); ok {
-				if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendNoPurpose, ""); err != nil {
+			if at, ok := segment.NoPurposeLapse(segmenter.Rules(p), h.thresholds()); ok {
+				// The earliest day: the grace, then a week after the sender's notice.
+				earliest := at.Add(sender.NoPurposeNoticeEvery).Format("2006-01-02")
+				if err := d.Sender.Notify(ctx, p.CustomerID, addr, sender.SendNoPurpose, earliest); err != nil {
 					h.Log.WarnContext(ctx, "the last-withdrawal email did not go out", "cause", mail.Cause(err))
 				}
 			}

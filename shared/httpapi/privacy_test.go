@@ -335,7 +335,7 @@ func TestLastWithdrawalIsTold(t *testing.T) {
 		t.Fatalf("withdraw: %d", r.StatusCode)
 	}
 	got := stacktest.Emails(t, email)
-	day := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
+	day := time.Now().UTC().AddDate(0, 0, 14).Format("2006-01-02") // the grace, then a week after the sender's notice
 	if len(got) != 1 || !strings.Contains(got[0].Subject, "every consent") || !strings.Contains(got[0].Text, day) || !strings.Contains(got[0].Text, "/v1/privacy?t=") {
 		t.Fatalf("the last withdrawal's email (erasure on %s): %+v", day, got)
 	}

@@ -449,11 +449,13 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 		}
 		purposes, processing := segment.Lapsed(segmenter.Rules(p), now, t)
 		if processing {
-			reason := "retention: no purpose left (every consent withdrawn)"
-			for _, st := range p.Consent {
-				if st.Granted {
-					reason = "retention: no activity for the processing period"
-				}
+			// The processing period passed with no activity: retention's
+			// own rule. Otherwise the customer has no purpose left (every
+			// consent withdrawn), and is erased only once told.
+			reason := "retention: no activity for the processing period"
+			rules := segmenter.Rules(p)
+			if days, ok := t.RetentionDays["processing"]; !ok || now.Before(rules.ActiveAt.AddDate(0, 0, days)) {
+				reason = "retention: no purpose left (every consent withdrawn)"
 			}
 			if strings.Contains(reason, "no purpose left") {
 				told, err := e.toldNoPurpose(ctx, p, now)
@@ -510,7 +512,9 @@ func (e *Eraser) toldNoPurpose(ctx context.Context, p *store.Profile, now time.T
 	if err != nil {
 		return false, err
 	}
+	// Sent, uncertain, or claimed a week ago and never finished (a crash
+	// mid-send: as uncertain): told. A refused one is not.
 	withdrawn := segmenter.Rules(p).WithdrawnAt
-	return r.SentAt != nil && (r.Outcome == store.SendSent || r.Outcome == store.SendUncertain) &&
+	return r.SentAt != nil && r.Outcome != store.SendFailed &&
 		!r.SentAt.Before(withdrawn) && !r.SentAt.After(now.Add(-sender.NoPurposeNoticeEvery)), nil
 }

@@ -137,3 +137,44 @@ func TestNoPurposeLeftIsErasedAfterTheGracePeriod(t *testing.T) {
 		t.Fatalf("tombstone %+v %v", tomb, err)
 	}
 }
+
+// A customer with nothing granted whose processing period passed with no
+// activity is erased by retention's own rule: no notice is waited for (a
+// child's, or one the mail service refuses, would otherwise stay).
+func TestInactivityErasesWithoutTheNotice(t *testing.T) {
+	st := stacktest.NewStreamed(t)
+	var mu sync.Mutex
+	clock := time.Now().UTC().Truncate(time.Second)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	seg := st.Segmenter(t, now)
+	svc, _ := st.Intake(t)
+	svc.Now = now
+	ctx := context.Background()
+	def, _ := svc.Form(ctx, "contact")
+	res, err := svc.Submit(ctx, def, intake.Submission{Fields: map[string][]string{"name": {"Qin Guan"}, "email": {stacktest.Unique("idle") + "@example.com"}},
+		Consent: consent.Grant{Purposes: []consent.Purpose{consent.Processing}, Notice: "contact-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.CustomerID
+	p, _ := st.Store.Profile(ctx, id)
+	st.MarkVerified(t, id, p.IdentifiersOf(customer.IdentityEmail)[0])
+	if err := st.Store.Withdraw(ctx, store.Withdrawal{CustomerID: id, EntryID: stacktest.Unique("w"), Purposes: []consent.Purpose{consent.Processing},
+		Channel: "one-click", Trust: customer.Proven, At: now()}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	clock = clock.AddDate(0, 0, 1096)
+	mu.Unlock()
+	if _, err := seg.Sweep(ctx, now().Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st.WaitSegments(t, id, func(s []string) bool { return slices.Contains(s, segment.RetentionLapsed) })
+	e := &privacy.Eraser{Store: st.Store, Opener: envelope.NewOpener(config.KMS(st.AWS(t, "kehu-privacy"))), Actor: "local:kehu-privacy", Now: now}
+	if _, n, err := e.RunRetention(ctx, segment.Defaults()); err != nil || n != 1 {
+		t.Fatalf("three years on, never told: erased %d, %v", n, err)
+	}
+	if tomb, err := st.Store.TombstoneOf(ctx, id); err != nil || !strings.Contains(tomb.Reason, "no activity") {
+		t.Fatalf("tombstone %+v %v", tomb, err)
+	}
+}

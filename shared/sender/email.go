@@ -34,7 +34,7 @@ func (d emailData) Added() bool { return d.Kind == SendAddressAdded }
 
 // The copy, per language. Shared by the text and HTML templates.
 const body = `{{define "zh"}}{{if .Added}}有人为您的资料添加了另一个邮箱地址 {{.MaskedAdded}}，我们已请该地址确认。
-如果这不是您添加的：请勿理会该确认邮件；在下面的隐私页面更正您的资料或联系我们。该地址确认前不会收到您的任何资料。{{else if .NoPurpose}}您已撤回对所有用途的同意。除非您在 {{.Action}} 之前重新同意（在下面的隐私页面选择“更正我的资料”，在问卷中勾选用途），我们将自该日起删除您的资料。
+我们会在一天后才请该地址确认；在它确认之前，它不会收到您的任何资料。如果这不是您添加的，请立即联系我们，我们会将其移除。{{else if .NoPurpose}}您已撤回对所有用途的同意。除非您在 {{.Action}} 之前重新同意（在下面的隐私页面选择“更正我的资料”，在问卷中勾选用途），我们将自该日起删除您的资料。
 如果这不是您做的，请立即通过该页面重新同意。{{else if .Erasure}}您已要求删除我们保存的您的资料。删除将于 {{.Action}} 执行。
 在此之前，您可以在下面的隐私页面取消。如果这不是您要求的，请立即通过该页面取消。{{else if .Copy}}您要求的资料副本已准备好（JSON 与可阅读的网页）：{{.Action}}
 链接在 {{.Expires}} 前有效。如果这不是您要求的，请忽略本邮件，并通过下面的隐私页面联系我们。{{else if .Confirm}}请确认这是您的邮箱地址：{{.MaskedEmail}}
@@ -48,7 +48,7 @@ const body = `{{define "zh"}}{{if .Added}}有人为您的资料添加了另一�
 不想再收到此类邮件？一键撤回“联系”同意：{{.Unsubscribe}}{{if .Privacy}}
 查看、导出、更正或删除您的资料，管理您的同意：{{.Privacy}}{{end}}{{end}}
 {{define "en"}}{{if .Added}}Another email address, {{.MaskedAdded}}, was added to your details and has been asked to confirm it.
-If you did not add it, let us know through the privacy page below, or correct your details there. That address receives nothing of yours before it is confirmed.{{else if .NoPurpose}}You withdrew your consent to every purpose. Unless you give it again before {{.Action}} (on the privacy page below, "Correct my details", then tick the purposes in the survey), we will erase your data from that day on.
+We ask it to confirm only a day from now, and it receives nothing of yours before it is confirmed. If you did not add it, contact us now and we will remove it.{{else if .NoPurpose}}You withdrew your consent to every purpose. Unless you give it again before {{.Action}} (on the privacy page below, "Correct my details", then tick the purposes in the survey), we will erase your data from that day on.
 If this was not you, give your consent again there now.{{else if .Erasure}}You asked us to erase the data we hold about you. It will be erased on {{.Action}}.
 Until then you can cancel it on the privacy page below. If you did not ask for this, cancel it there now.{{else if .Copy}}The copy of your data you asked for is ready (JSON and a readable page): {{.Action}}
 The link works until {{.Expires}}. If you did not ask for it, ignore this email and contact us through the privacy page below.{{else if .Confirm}}Please confirm that this is your email address: {{.MaskedEmail}}
@@ -75,7 +75,7 @@ var (
 <html><head><meta charset="utf-8"></head><body>
 {{range $i, $l := .Langs}}{{if $i}}<hr>{{end}}<div lang="{{if eq $l "zh"}}zh-CN{{else}}en{{end}}">
 {{if eq $l "zh"}}{{if $.Added}}<p>有人为您的资料添加了另一个邮箱地址 {{$.MaskedAdded}}，我们已请该地址确认。</p>
-<p>如果这不是您添加的，请通过<a href="{{$.Privacy}}">隐私页面</a>告诉我们或更正您的资料。该地址确认前不会收到您的任何资料。</p>
+<p>我们会在一天后才请该地址确认；在它确认之前，它不会收到您的任何资料。如果这不是您添加的，请立即联系我们，我们会将其移除。</p>
 {{else if $.NoPurpose}}<p>您已撤回对所有用途的同意。除非您在 {{$.Action}} 之前在<a href="{{$.Privacy}}">隐私页面</a>重新同意（“更正我的资料”，在问卷中勾选用途），我们将自该日起删除您的资料。</p>
 {{else if $.Erasure}}<p>您已要求删除我们保存的您的资料。删除将于 {{$.Action}} 执行。</p>
 <p>在此之前，您可以在<a href="{{$.Privacy}}">隐私页面</a>取消。如果这不是您要求的，请立即取消。</p>
@@ -90,7 +90,7 @@ var (
 <p><a href="{{$.Action}}">确认或更正我的资料</a>（{{$.Expires}} 前有效，仅可使用一次）</p>{{end}}
 <p><small><a href="{{$.Unsubscribe}}">不想再收到此类邮件？一键撤回“联系”同意</a>{{if $.Privacy}} · <a href="{{$.Privacy}}">查看、导出、更正或删除您的资料，管理您的同意</a>{{end}}</small></p>
 {{else}}{{if $.Added}}<p>Another email address, {{$.MaskedAdded}}, was added to your details and has been asked to confirm it.</p>
-<p>If you did not add it, let us know through <a href="{{$.Privacy}}">your privacy page</a>, or correct your details there. That address receives nothing of yours before it is confirmed.</p>
+<p>We ask it to confirm only a day from now, and it receives nothing of yours before it is confirmed. If you did not add it, contact us now and we will remove it.</p>
 {{else if $.NoPurpose}}<p>You withdrew your consent to every purpose. Unless you give it again before {{$.Action}} on <a href="{{$.Privacy}}">your privacy page</a> ("Correct my details", then tick the purposes in the survey), we will erase your data from that day on.</p>
 {{else if $.Erasure}}<p>You asked us to erase the data we hold about you. It will be erased on {{$.Action}}.</p>
 <p>Until then you can cancel it on <a href="{{$.Privacy}}">your privacy page</a>. If you did not ask for this, cancel it there now.</p>

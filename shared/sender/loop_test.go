@@ -406,15 +406,23 @@ func TestSurveyCorrectionAndWithdrawal(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.waitSegment(a, "review-due", true)
-	if res := l.run(); res.Confirmations != 1 || res.Sent != 1 {
+	// The address on file is told first, with the new one masked (someone
+	// with a forwarded link may have added theirs); the new one is asked
+	// to confirm only a day later.
+	if res := l.run(); res.Confirmations != 0 || res.Sent != 1 {
 		t.Fatalf("after adding an address: %+v", res)
+	}
+	if added := stacktest.Emails(t, newEmail); len(added) != 0 {
+		t.Fatalf("the added address was emailed before the notice's day: %+v", added)
+	}
+	l.clock.add(sender.AddedNoticeLead + time.Minute)
+	if res := l.run(); res.Confirmations != 1 {
+		t.Fatalf("a day after the notice: %+v", res)
 	}
 	added := stacktest.Emails(t, newEmail)
 	if len(added) != 1 || !strings.Contains(added[0].Subject, "confirm your email address") {
 		t.Fatalf("the added address got %+v", added)
 	}
-	// The address on file is told, with the new one masked (someone with
-	// a forwarded link may have added theirs); once per confirmation.
 	var notices []stacktest.Email
 	for _, m := range stacktest.Emails(t, email) {
 		if strings.Contains(m.Subject, "An email address was added") {

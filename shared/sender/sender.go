@@ -150,6 +150,10 @@ func (s *Sender) Run(ctx context.Context, dryRun bool) (Result, error) {
 	return res, err
 }
 
+// AddedNoticeLead is how long after telling the address on file that
+// another address was added that one is asked to confirm.
+const AddedNoticeLead = 24 * time.Hour
+
 // NoPurposeNoticeEvery is how long after the notice to a customer with no
 // purpose left the privacy sweep erases them (once per last withdrawal).
 const NoPurposeNoticeEvery = 7 * 24 * time.Hour
@@ -175,7 +179,12 @@ func (s *Sender) noPurposeNotices(ctx context.Context, dryRun bool, res *Result)
 			continue
 		}
 		if err != nil {
-			return err
+			if errors.Is(err, store.ErrUnavailable) {
+				return err
+			}
+			s.Log.ErrorContext(ctx, "a no-purpose notice failed", "err", err.Error())
+			res.Failed++
+			continue
 		}
 		if _, ok := segment.NoPurposeLapse(segmenter.Rules(p), segment.Defaults()); !ok || p.Restricted || p.Child() {
 			continue
@@ -189,7 +198,12 @@ func (s *Sender) noPurposeNotices(ctx context.Context, dryRun bool, res *Result)
 		// notice would never come).
 		r, err := s.send(ctx, p, SendNoPurpose, "", addr, dryRun, now, max(now.Sub(segmenter.Rules(p).WithdrawnAt), time.Second))
 		if err != nil {
-			return err
+			if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			s.Log.ErrorContext(ctx, "a no-purpose notice failed", "err", err.Error())
+			res.Failed++
+			continue
 		}
 		switch r {
 		case sentOK:
@@ -267,18 +281,27 @@ func (s *Sender) one(ctx context.Context, id string, dryRun bool) (outcome, erro
 	}
 	var o outcome
 	for _, k := range pending {
+		// An address added beside a verified one: the address on file is
+		// told first (someone holding a forwarded link may have added
+		// theirs), and the new one is asked to confirm only a day after
+		// that notice went out.
+		if verified != "" {
+			if _, err := s.send(ctx, p, SendAddressAdded, k, verified, dryRun, now); err != nil {
+				return o, err
+			}
+			n, err := s.Store.Send(ctx, p.CustomerID, SendAddressAdded, k)
+			if errors.Is(err, store.ErrNotFound) || err == nil && (n.SentAt == nil || n.Outcome == store.SendFailed || n.SentAt.After(now.Add(-AddedNoticeLead))) {
+				continue
+			}
+			if err != nil {
+				return o, err
+			}
+		}
 		r, err := s.send(ctx, p, store.SendConfirm, p.IDs[k].Submission, k, dryRun, now)
 		if err != nil {
 			return o, err
 		}
 		o.add(r, &o.confirmations)
-		// The address on file is told that another is being confirmed
-		// (someone holding a forwarded link may have added theirs).
-		if r == sentOK && verified != "" {
-			if _, err := s.send(ctx, p, SendAddressAdded, k, verified, dryRun, now); err != nil {
-				return o, err
-			}
-		}
 	}
 	if verified != "" {
 		r, err := s.send(ctx, p, store.SendSurvey, "", verified, dryRun, now)
@@ -489,7 +512,10 @@ func (s *Sender) compose(p *store.Profile, kind, subject, addrKey string, values
 	case SendErasure:
 		action = subject // the date the erasure runs, made by the caller
 	case SendNoPurpose:
-		action = now.Add(NoPurposeNoticeEvery).Format("2006-01-02")
+		action = subject // the earliest day the data goes, from the caller; the sender's own: a week on
+		if action == "" {
+			action = now.Add(NoPurposeNoticeEvery).Format("2006-01-02")
+		}
 	case SendAddressAdded:
 		// No action of its own: the privacy page's link (below) is it.
 	case store.SendConfirm:
