@@ -103,29 +103,8 @@ func (h *PrivacyPages) answerIn() time.Duration {
 
 // Handle answers one request; every failure is a page.
 func (h *PrivacyPages) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	start := time.Now()
-	var resp events.APIGatewayV2HTTPResponse
-	d, err := h.deps(ctx)
-	outcome := ""
-	if err == nil {
-		resp, outcome, err = h.route(ctx, d, &req)
-	}
-	attrs := []any{"request_id", req.RequestContext.RequestID, "route", req.RouteKey}
-	if err != nil {
-		p, refused, reason := answerError(err, "refused", "error")
-		resp = errorResponse(p, true, nil)
-		outcome = refused + ":" + reason
-		logAnswer(ctx, h.Log, "privacy", start, err, p.Status, append(attrs, "outcome", outcome)...)
-	} else {
-		logAnswer(ctx, h.Log, "privacy", start, nil, resp.StatusCode, append(attrs, "outcome", outcome)...)
-	}
-	if resp.Headers == nil {
-		resp.Headers = map[string]string{}
-	}
-	secure(resp.Headers)
-	kind, _, _ := strings.Cut(outcome, ":")
-	h.Metrics.Emit(map[string]string{"outcome": kind, "route": strings.TrimPrefix(req.RouteKey, "POST /v1/")}, metrics.Count{Name: "PrivacyRequests", Value: 1})
-	return resp, nil
+	return servePage(ctx, &req, pageLog{log: h.Log, metrics: h.Metrics, what: "privacy", metric: "PrivacyRequests",
+		route: strings.TrimPrefix(req.RouteKey, "POST /v1/")}, true, h.deps, h.route), nil
 }
 
 func (h *PrivacyPages) route(ctx context.Context, d *PrivacyDeps, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, error) {

@@ -115,30 +115,47 @@ var SurveyRoutes = map[string][]string{
 // Handle answers one request; every failure is a page (or, for JSON, a
 // problem), never an error to API Gateway.
 func (h *SurveyPages) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	asPage := !strings.HasPrefix(header(&req, "content-type"), "application/json")
+	return servePage(ctx, &req, pageLog{log: h.Log, metrics: h.Metrics, what: "link", metric: "LinkRequests", route: routeName(req.RouteKey)}, asPage,
+		h.deps, h.route), nil
+}
+
+// pageLog is how a page function logs and counts its answers.
+type pageLog struct {
+	log          *slog.Logger
+	metrics      *metrics.Emitter
+	what, metric string // "<what> answered|refused|failed"; the count's name
+	route        string // the count's route dimension
+}
+
+// servePage answers one request of a link page function (the survey
+// pages, the privacy page): its dependencies built, the route's answer or
+// the failure as a page (asPage) or a problem, one log line, one count,
+// the link pages' security headers.
+func servePage[T any](ctx context.Context, req *events.APIGatewayV2HTTPRequest, pl pageLog, asPage bool, deps func(context.Context) (*T, error),
+	route func(context.Context, *T, *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string, error)) events.APIGatewayV2HTTPResponse {
 	start := time.Now()
-	jsonAnswer := strings.HasPrefix(header(&req, "content-type"), "application/json")
 	var resp events.APIGatewayV2HTTPResponse
-	d, err := h.deps(ctx)
+	d, err := deps(ctx)
 	outcome := ""
 	if err == nil {
-		resp, outcome, err = h.route(ctx, d, &req)
+		resp, outcome, err = route(ctx, d, req)
 	}
 	attrs := []any{"request_id", req.RequestContext.RequestID, "route", req.RouteKey}
+	status := resp.StatusCode
 	if err != nil {
 		p, refused, reason := answerError(err, "refused", "error")
-		resp = errorResponse(p, !jsonAnswer, nil)
+		resp, status = errorResponse(p, asPage, nil), p.Status
 		outcome = refused + ":" + reason
-		logAnswer(ctx, h.Log, "link", start, err, p.Status, append(attrs, "outcome", outcome)...)
-	} else {
-		logAnswer(ctx, h.Log, "link", start, nil, resp.StatusCode, append(attrs, "outcome", outcome)...)
 	}
+	logAnswer(ctx, pl.log, pl.what, start, err, status, append(attrs, "outcome", outcome)...)
 	if resp.Headers == nil {
 		resp.Headers = map[string]string{}
 	}
 	secure(resp.Headers)
 	kind, _, _ := strings.Cut(outcome, ":")
-	h.Metrics.Emit(map[string]string{"outcome": kind, "route": routeName(req.RouteKey)}, metrics.Count{Name: "LinkRequests", Value: 1})
-	return resp, nil
+	pl.metrics.Emit(map[string]string{"outcome": kind, "route": pl.route}, metrics.Count{Name: pl.metric, Value: 1})
+	return resp
 }
 
 func routeName(key string) string {

@@ -83,17 +83,17 @@ func TestOnlyTheCustomersOwnActsMoveActiveAt(t *testing.T) {
 		refund.Refund = true
 		step(t, "its refund", orders, intake.Submission{Trust: customer.Trusted, Subject: id, Order: &refund,
 			Consent: consent.Grant{Notice: "orders-v1"}}, ordered)
-		step(t, "an agent writes", chat, message(email, intake.Outbound), ordered)
-		step(t, "the person answers", chat, message(email, intake.Inbound), next())
+		step(t, "an agent writes", chat, message(email, webhook.Outbound), ordered)
+		step(t, "the person answers", chat, message(email, webhook.Inbound), next())
 		answered := clock
-		step(t, "the agent replies", chat, message(email, intake.Outbound), answered)
+		step(t, "the agent replies", chat, message(email, webhook.Outbound), answered)
 		step(t, "a form post", mustForm(t, svc), contactSub("王芳", email, ""), next())
 	})
 	t.Run("the company writes first", func(t *testing.T) {
 		email := stacktest.Unique("lead") + "@example.com"
 		id = ""
-		step(t, "an agent writes to a new address", chat, message(email, intake.Outbound), time.Time{})
-		step(t, "the person answers", chat, message(email, intake.Inbound), next())
+		step(t, "an agent writes to a new address", chat, message(email, webhook.Outbound), time.Time{})
+		step(t, "the person answers", chat, message(email, webhook.Inbound), next())
 	})
 }
 

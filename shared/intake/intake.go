@@ -25,6 +25,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/envelope"
 	"github.com/kehu-dev/kehu/shared/form"
 	"github.com/kehu-dev/kehu/shared/store"
+	"github.com/kehu-dev/kehu/shared/webhook"
 )
 
 // Store is what the pipeline needs of the table.
@@ -117,19 +118,14 @@ type Submission struct {
 }
 
 // Interaction is one message between a person and the company.
-// Direction is Inbound (from the person) or Outbound (to them).
+// Direction is webhook.Inbound (from the person) or webhook.Outbound (to
+// them): the mapped event's own words.
 type Interaction struct {
 	Source, Provider, Conversation, Direction string
 	At                                        time.Time
 	Text                                      string
 	Attachments                               []string
 }
-
-// Directions of an Interaction (the webhook package's words).
-const (
-	Inbound  = "inbound"
-	Outbound = "outbound"
-)
 
 // Result is the outcome of an accepted submission.
 type Result struct {
@@ -379,7 +375,7 @@ type write struct {
 // they placed. A message the company sent to them (any other direction)
 // and a refund are not.
 func (w *write) ownActivity() bool {
-	if in := w.interaction; in != nil && in.Direction != Inbound {
+	if in := w.interaction; in != nil && in.Direction != webhook.Inbound {
 		return false
 	}
 	return w.order == nil || !w.order.Refund
