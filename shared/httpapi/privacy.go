@@ -103,7 +103,7 @@ func (h *PrivacyPages) answerIn() time.Duration {
 
 // Handle answers one request; every failure is a page.
 func (h *PrivacyPages) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return servePage(ctx, &req, pageLog{log: h.Log, metrics: h.Metrics, what: "privacy", metric: "PrivacyRequests",
+	return servePage(ctx, &req, pageLog{log: h.Log, metrics: h.Metrics, what: "privacy", count: metrics.Count{Name: "PrivacyRequests", Value: 1},
 		route: strings.TrimPrefix(req.RouteKey, "POST /v1/")}, true, h.deps, h.route), nil
 }
 

@@ -116,16 +116,17 @@ var SurveyRoutes = map[string][]string{
 // problem), never an error to API Gateway.
 func (h *SurveyPages) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	asPage := !strings.HasPrefix(header(&req, "content-type"), "application/json")
-	return servePage(ctx, &req, pageLog{log: h.Log, metrics: h.Metrics, what: "link", metric: "LinkRequests", route: routeName(req.RouteKey)}, asPage,
+	return servePage(ctx, &req, pageLog{log: h.Log, metrics: h.Metrics, what: "link", count: metrics.Count{Name: "LinkRequests", Value: 1}, route: routeName(req.RouteKey)}, asPage,
 		h.deps, h.route), nil
 }
 
 // pageLog is how a page function logs and counts its answers.
 type pageLog struct {
-	log          *slog.Logger
-	metrics      *metrics.Emitter
-	what, metric string // "<what> answered|refused|failed"; the count's name
-	route        string // the count's route dimension
+	log     *slog.Logger
+	metrics *metrics.Emitter
+	what    string        // "<what> answered|refused|failed"
+	count   metrics.Count // one per request
+	route   string        // the count's route dimension
 }
 
 // servePage answers one request of a link page function (the survey
@@ -154,7 +155,7 @@ func servePage[T any](ctx context.Context, req *events.APIGatewayV2HTTPRequest, 
 	}
 	secure(resp.Headers)
 	kind, _, _ := strings.Cut(outcome, ":")
-	pl.metrics.Emit(map[string]string{"outcome": kind, "route": pl.route}, metrics.Count{Name: pl.metric, Value: 1})
+	pl.metrics.Emit(map[string]string{"outcome": kind, "route": pl.route}, pl.count)
 	return resp
 }
 
