@@ -101,7 +101,7 @@ func TestCustomerShowAndFind(t *testing.T) {
 		if f["national_id"].Text != nil || !strings.Contains(f["national_id"].Unreadable, "restricted") {
 			t.Errorf("sales read the restricted tier: %+v", f["national_id"])
 		}
-		if n := f["national_id"]; !strings.HasPrefix(n.ReadBy, "compliance role") || n.Notice != "kyc-v1" || n.FormID != "kyc" || len(n.Purposes) != 2 ||
+		if n := f["national_id"]; !strings.HasPrefix(n.ReadBy, "compliance;") || n.Notice != "kyc-v1" || n.FormID != "kyc" || len(n.Purposes) != 2 ||
 			n.ConfirmedAt.IsZero() || n.Trust != "asserted" || n.Basis != "consent" {
 			t.Errorf("provenance of national_id: %+v", n)
 		}

@@ -32,12 +32,13 @@ type Opener interface {
 var _ Opener = (*envelope.Opener)(nil)
 
 // ReadBy says who may read each tier (the template's key policies): the
-// people's roles and the functions that decrypt it, and the person in
-// their own copy. The erasure's search reads identifiers to delete them.
+// people's roles and the functions that decrypt it, and the person ("you")
+// in their own copy. The erasure's search reads identifiers to delete
+// them.
 var ReadBy = map[customer.Tier]string{
-	customer.Restricted:   "compliance role; the person's own copy",
-	customer.Confidential: "sales, service and compliance roles; the survey sender (the address, to email it); the person's own copy",
-	customer.General:      "analysts, the segmenter, and every role above",
+	customer.Restricted:   "compliance; you",
+	customer.Confidential: "sales, service, compliance, the survey sender; you",
+	customer.General:      "analysts, the segmenter, every role above",
 }
 
 // Reader reads customers' records. Every value it decrypts is audited:
