@@ -20,7 +20,7 @@ import (
 	"github.com/kehu-dev/kehu/shared/mail"
 	"github.com/kehu-dev/kehu/shared/metrics"
 	"github.com/kehu-dev/kehu/shared/privacy"
-	"github.com/kehu-dev/kehu/shared/segment"
+	"github.com/kehu-dev/kehu/shared/segmenter"
 	"github.com/kehu-dev/kehu/shared/sender"
 )
 
@@ -41,10 +41,11 @@ func handler(log *slog.Logger, getenv func(string) string) *httpapi.PrivacyPages
 	if cfgErr == nil {
 		cfgErr = timingErr
 	}
-	thresholds := segment.Defaults()
-	if doc := getenv(config.EnvThresholds); doc != "" && cfgErr == nil {
-		thresholds, cfgErr = segment.ParseThresholds([]byte(doc))
+	seg, segErr := segmenter.ConfigFromEnv(getenv) // the thresholds (retention), as the segmenter reads them
+	if cfgErr == nil {
+		cfgErr = segErr
 	}
+	thresholds := seg.Thresholds
 	if cfgErr != nil {
 		log.Error("privacy configuration incomplete; answering 503", "err", cfgErr)
 	}

@@ -149,7 +149,11 @@ func logAnswer(ctx context.Context, log *slog.Logger, what string, start time.Ti
 	attrs = append(attrs, "status", status, "duration_ms", time.Since(start).Milliseconds())
 	switch {
 	case status >= 500:
-		log.ErrorContext(ctx, what+" failed", append(attrs, "err", err.Error())...)
+		msg := "no error given"
+		if err != nil {
+			msg = err.Error()
+		}
+		log.ErrorContext(ctx, what+" failed", append(attrs, "err", msg)...)
 	case err != nil:
 		log.InfoContext(ctx, what+" refused", attrs...)
 	default:

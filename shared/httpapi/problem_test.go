@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kehu-dev/kehu/shared/config"
 	"github.com/kehu-dev/kehu/shared/consent"
@@ -64,5 +68,15 @@ func TestRetryAfterJitter(t *testing.T) {
 	}
 	if len(seen) < 3 {
 		t.Fatalf("Retry-After took only %v in 200 answers", seen)
+	}
+}
+
+// A 5xx answered without an error (a page that failed to render) is
+// logged as failed, not a crash.
+func TestLogAnswerWithoutError(t *testing.T) {
+	var buf bytes.Buffer
+	logAnswer(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)), "link", time.Now(), nil, 500, "route", "GET /x")
+	if !strings.Contains(buf.String(), `"msg":"link failed"`) || !strings.Contains(buf.String(), `"status":500`) {
+		t.Fatalf("log: %s", buf.String())
 	}
 }

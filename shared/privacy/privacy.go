@@ -108,12 +108,16 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 			return err
 		}
 	}
+	// The ledger read with the refs the profile was deleted at is final:
+	// every write to it changes the profile's version in the same
+	// transaction, so a write after the read makes the delete conflict.
+	var ledger []store.LedgerEntry
 	if p != nil {
 		if err := e.forgetQuarantined(ctx, customerID); err != nil {
 			return err
 		}
 		for p != nil {
-			if err := e.keepRefs(ctx, p, tomb); err != nil {
+			if ledger, err = e.keepRefs(ctx, p, tomb); err != nil {
 				return err
 			}
 			err := e.Store.DeleteProfile(ctx, customerID, p.Version)
@@ -123,7 +127,9 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 				}
 				break
 			}
-			// A submission changed the profile since: its refs again.
+			// A submission changed the profile since: its refs again (or
+			// another eraser deleted it: the ledger is read afresh below).
+			ledger = nil
 			if p, err = e.Store.Profile(ctx, customerID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
@@ -144,9 +150,10 @@ func (e *Eraser) Erase(ctx context.Context, customerID, reason, request string) 
 	if err := e.Store.ForgetInReviews(ctx, customerID, tomb.IndexRefs); err != nil {
 		return err
 	}
-	ledger, err := e.Store.Ledger(ctx, customerID)
-	if err != nil {
-		return err
+	if ledger == nil { // resumed after the profile was gone
+		if ledger, err = e.Store.Ledger(ctx, customerID); err != nil {
+			return err
+		}
 	}
 	for _, l := range ledger {
 		l.CustomerID = customerID
@@ -197,11 +204,12 @@ func ownRequest(customerID, channel string, at time.Time) *store.Request {
 
 // keepRefs records on the tombstone what the erasure must delete outside
 // the customer's partition: the index keys of the profile's identifiers
-// and the keys of its orders (with those recorded before).
-func (e *Eraser) keepRefs(ctx context.Context, p *store.Profile, tomb *store.Tombstone) error {
+// and the keys of its orders (with those recorded before). It returns the
+// ledger it read them from.
+func (e *Eraser) keepRefs(ctx context.Context, p *store.Profile, tomb *store.Tombstone) ([]store.LedgerEntry, error) {
 	ledger, err := e.Store.Ledger(ctx, p.CustomerID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	orders := slices.Clone(tomb.OrderRefs)
 	for _, l := range ledger {
@@ -217,10 +225,10 @@ func (e *Eraser) keepRefs(ctx context.Context, p *store.Profile, tomb *store.Tom
 	}
 	slices.Sort(refs)
 	if err := e.Store.RecordErasureRefs(ctx, p.CustomerID, refs, orders); err != nil {
-		return err
+		return nil, err
 	}
 	tomb.IndexRefs, tomb.OrderRefs = refs, orders
-	return nil
+	return ledger, nil
 }
 
 // ErrUnreadableIdentifier means the eraser's credentials could not read
@@ -447,18 +455,16 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 			errs = append(errs, err)
 			continue
 		}
-		purposes, processing := segment.Lapsed(segmenter.Rules(p), now, t)
+		rules := segmenter.Rules(p)
+		purposes, processing := segment.Lapsed(rules, now, t)
 		if processing {
 			// The processing period passed with no activity: retention's
 			// own rule. Otherwise the customer has no purpose left (every
 			// consent withdrawn), and is erased only once told.
 			reason := "retention: no activity for the processing period"
-			rules := segmenter.Rules(p)
 			if days, ok := t.RetentionDays["processing"]; !ok || now.Before(rules.ActiveAt.AddDate(0, 0, days)) {
 				reason = "retention: no purpose left (every consent withdrawn)"
-			}
-			if strings.Contains(reason, "no purpose left") {
-				told, err := e.toldNoPurpose(ctx, p, now)
+				told, err := e.toldNoPurpose(ctx, p, rules, now)
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -501,7 +507,7 @@ func (e *Eraser) RunRetention(ctx context.Context, t segment.Thresholds) (withdr
 // withdrawal) at least sender.NoPurposeNoticeEvery ago — or they have no
 // verified address, so no link of theirs exists that anyone could have
 // used, and nobody to tell.
-func (e *Eraser) toldNoPurpose(ctx context.Context, p *store.Profile, now time.Time) (bool, error) {
+func (e *Eraser) toldNoPurpose(ctx context.Context, p *store.Profile, rules segment.Profile, now time.Time) (bool, error) {
 	if sender.VerifiedAddress(p) == "" {
 		return true, nil
 	}
@@ -514,7 +520,7 @@ func (e *Eraser) toldNoPurpose(ctx context.Context, p *store.Profile, now time.T
 	}
 	// Sent, uncertain, or claimed a week ago and never finished (a crash
 	// mid-send: as uncertain): told. A refused one is not.
-	withdrawn := segmenter.Rules(p).WithdrawnAt
+	withdrawn := rules.WithdrawnAt
 	return r.SentAt != nil && r.Outcome != store.SendFailed &&
 		!r.SentAt.Before(withdrawn) && !r.SentAt.After(now.Add(-sender.NoPurposeNoticeEvery)), nil
 }

@@ -97,14 +97,14 @@ const (
 // writes and sends nothing.
 func (s *Sender) Run(ctx context.Context, dryRun bool) (Result, error) {
 	res := Result{Skipped: map[string]int{}, DryRun: dryRun}
-	def, err := s.Store.Survey(ctx, s.Settings.Survey)
+	// The survey the emails link must exist.
+	_, err := s.Store.Survey(ctx, s.Settings.Survey)
 	if errors.Is(err, store.ErrNotFound) {
 		return res, fmt.Errorf("survey %q is not defined (kehu surveys put)", s.Settings.Survey)
 	}
 	if err != nil {
 		return res, err
 	}
-	_ = def
 	var firstErr error
 	err = s.Store.EachMember(ctx, reviewDueSegment, func(id string) bool {
 		if res.Sent+res.Confirmations >= s.Settings.MaxPerRun {
@@ -186,7 +186,8 @@ func (s *Sender) noPurposeNotices(ctx context.Context, dryRun bool, res *Result)
 			res.Failed++
 			continue
 		}
-		if _, ok := segment.NoPurposeLapse(segmenter.Rules(p), segment.Defaults()); !ok || p.Restricted || p.Child() {
+		rules := segmenter.Rules(p)
+		if _, ok := segment.NoPurposeLapse(rules, segment.Defaults()); !ok || p.Restricted || p.Child() {
 			continue
 		}
 		addr := VerifiedAddress(p)
@@ -196,7 +197,7 @@ func (s *Sender) noPurposeNotices(ctx context.Context, dryRun bool, res *Result)
 		// Once per last withdrawal: due when the last notice went out
 		// before it (not again and again, or the sweep's week after the
 		// notice would never come).
-		r, err := s.send(ctx, p, SendNoPurpose, "", addr, dryRun, now, max(now.Sub(segmenter.Rules(p).WithdrawnAt), time.Second))
+		r, err := s.send(ctx, p, SendNoPurpose, "", addr, dryRun, now, max(now.Sub(rules.WithdrawnAt), time.Second))
 		if err != nil {
 			if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 				return err
@@ -286,8 +287,12 @@ func (s *Sender) one(ctx context.Context, id string, dryRun bool) (outcome, erro
 		// theirs), and the new one is asked to confirm only a day after
 		// that notice went out.
 		if verified != "" {
-			if _, err := s.send(ctx, p, SendAddressAdded, k, verified, dryRun, now); err != nil {
+			r, err := s.send(ctx, p, SendAddressAdded, k, verified, dryRun, now)
+			if err != nil {
 				return o, err
+			}
+			if r != notDue {
+				continue // just told (or failed): the confirmation waits its day
 			}
 			n, err := s.Store.Send(ctx, p.CustomerID, SendAddressAdded, k)
 			if errors.Is(err, store.ErrNotFound) || err == nil && (n.SentAt == nil || n.Outcome == store.SendFailed || n.SentAt.After(now.Add(-AddedNoticeLead))) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 )
 
@@ -36,16 +35,9 @@ func auditPK(customerID string) string { return "AUDIT#" + customerID }
 // time and a random id, and the put is conditioned on its absence).
 func (s *Store) PutAudit(ctx context.Context, r AuditRecord) error {
 	r.PK, r.Entity, r.At = auditPK(r.CustomerID), "audit", r.At.UTC()
-	r.SK = r.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + uuid.NewString()
-	it, err := putNew(s.table, r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item,
-		ConditionExpression: it.Put.ConditionExpression, ExpressionAttributeNames: it.Put.ExpressionAttributeNames}); err != nil {
-		return fmt.Errorf("audit a read of %s: %w", r.CustomerID, classify(err))
+	r.SK = sortTime(r.At) + "#" + uuid.NewString()
+	if err := s.putIfAbsent(ctx, r); err != nil {
+		return fmt.Errorf("audit a read of %s: %w", r.CustomerID, err)
 	}
 	return nil
 }

@@ -327,6 +327,20 @@ func (s *Store) dataKeyPut(k DataKey, now time.Time) (types.TransactWriteItem, e
 }
 
 // putNew is a transaction Put that fails if the item exists.
+// putIfAbsent puts one new item on its own (not in a transaction):
+// ErrConflict if an item with its key exists.
+func (s *Store) putIfAbsent(ctx context.Context, v any) error {
+	it, err := putNew(s.table, v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item,
+		ConditionExpression: it.Put.ConditionExpression, ExpressionAttributeNames: it.Put.ExpressionAttributeNames})
+	return classify(err)
+}
+
 func putNew(table string, v any) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(v)
 	if err != nil {

@@ -90,15 +90,7 @@ func (s *Store) TombstoneOf(ctx context.Context, customerID string) (*Tombstone,
 // then it returns that one (an erasure to resume, or ErrErased).
 func (s *Store) BeginErasure(ctx context.Context, customerID string, t Tombstone) (*Tombstone, error) {
 	t.PK, t.SK, t.Entity, t.State, t.At = profilePK(customerID), tombstoneSK, "tombstone", Erasing, t.At.UTC()
-	it, err := putNew(s.table, t)
-	if err != nil {
-		return nil, err
-	}
-	ctx2, cancel := s.bound(ctx)
-	_, err = s.db.PutItem(ctx2, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item,
-		ConditionExpression: it.Put.ConditionExpression, ExpressionAttributeNames: it.Put.ExpressionAttributeNames})
-	cancel()
-	switch err = classify(err); {
+	switch err := s.putIfAbsent(ctx, t); {
 	case errors.Is(err, ErrConflict):
 		old, gerr := s.TombstoneOf(ctx, customerID)
 		if gerr != nil {
@@ -272,7 +264,7 @@ func (s *Store) ForgetInReviews(ctx context.Context, customerID string, idKeys [
 // from that submission's entry, then the profile's key if it holds it
 // unindexed (one it holds indexed is its own: the index points there).
 func (s *Store) forgetIdentifiers(ctx context.Context, r Review, erasedID string, idKeys []string) error {
-	p, err := s.Profile(ctx, r.CustomerID)
+	p, err := s.ProfileHead(ctx, r.CustomerID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -46,32 +46,19 @@ func linkSK(id string) string { return linkSKPrefix + id }
 // UseLink marks a single-use link used on its own (a read it allows,
 // with nothing else to write): ErrLinkUsed if it was.
 func (s *Store) UseLink(ctx context.Context, u LinkUse, now time.Time) error {
-	it, err := s.linkUsePut(u, now)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item,
-		ConditionExpression: it.Put.ConditionExpression, ExpressionAttributeNames: it.Put.ExpressionAttributeNames})
-	if err = classify(err); errors.Is(err, ErrConflict) {
+	err := s.putIfAbsent(ctx, linkUseItem(u, now))
+	if errors.Is(err, ErrConflict) {
 		return ErrLinkUsed
 	}
 	return err
 }
 
 func (s *Store) linkUsePut(u LinkUse, now time.Time) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(map[string]any{PK: profilePK(u.CustomerID), SK: linkSK(u.ID), "entity": "link-use",
-		"at": now.Unix(), TTL: u.Expires.Unix()})
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(PK))).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names()}}, nil
+	return putNew(s.table, linkUseItem(u, now))
+}
+
+func linkUseItem(u LinkUse, now time.Time) map[string]any {
+	return map[string]any{PK: profilePK(u.CustomerID), SK: linkSK(u.ID), "entity": "link-use", "at": now.Unix(), TTL: u.Expires.Unix()}
 }
 
 // LinkUsed reports whether a single-use token was used.
@@ -353,9 +340,9 @@ func (s *Store) EachMember(ctx context.Context, name string, fn func(customerID 
 		var start map[string]types.AttributeValue
 		for {
 			qctx, cancel := s.bound(ctx)
-			out, err := s.db.Query(qctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: ptr("pk = :pk"),
+			out, err := s.db.Query(qctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("pk = :pk"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: memberPK(name, shard)}},
-				ProjectionExpression:      ptr("sk"), ExclusiveStartKey: start, Limit: ptr(int32(100))})
+				ProjectionExpression:      aws.String("sk"), ExclusiveStartKey: start, Limit: aws.Int32(100)})
 			cancel()
 			if err != nil {
 				return fmt.Errorf("members of a segment: %w", classify(err))
@@ -372,5 +359,3 @@ func (s *Store) EachMember(ctx context.Context, name string, fn func(customerID 
 	}
 	return nil
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -78,9 +78,11 @@ func (s *Store) PutQuarantine(ctx context.Context, q Quarantined, d Delivery, ke
 
 // Quarantine lists the quarantined payloads, oldest first, without them.
 func (s *Store) Quarantine(ctx context.Context) ([]Quarantined, error) {
-	out, err := queryAll[Quarantined](ctx, s, expression.Key(PK).Equal(expression.Value(quarantinePK)), "quarantine")
+	// Without the payloads (up to 350 KB each): they are read one by one.
+	out, err := queryAll[Quarantined](ctx, s, expression.Key(PK).Equal(expression.Value(quarantinePK)), "quarantine",
+		PK, SK, "entity", "source", "provider", "reason", "at", "delivery", "size", "gzip", "expires_at", "replayed_as", "replayed_for")
 	for i := range out {
-		out[i].ID, out[i].Payload = out[i].SK, nil
+		out[i].ID = out[i].SK
 	}
 	return out, err
 }
