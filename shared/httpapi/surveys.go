@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -59,39 +58,6 @@ type SurveyPages struct {
 
 func (h *SurveyPages) deps(ctx context.Context) (*SurveyDeps, error) {
 	return buildDeps(ctx, &h.built, &h.Deps, h.Build)
-}
-
-// buildOnce remembers a failed build of a function's dependencies.
-type buildOnce struct {
-	mu   sync.Mutex
-	err  error
-	last time.Time
-}
-
-// buildDeps builds a function's dependencies on first use, and again after
-// a failure at most every 10 s: a function deployed before its
-// configuration is complete answers 503 naming what is missing, and
-// recovers without a redeploy (as Wiring does for the intake functions).
-func buildDeps[T any](ctx context.Context, b *buildOnce, deps **T, build func(context.Context) (*T, error)) (*T, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if *deps != nil {
-		return *deps, nil
-	}
-	if build == nil {
-		return nil, errors.New("no dependencies to build")
-	}
-	if b.err != nil && time.Since(b.last) < 10*time.Second {
-		return nil, b.err
-	}
-	b.last = time.Now()
-	d, err := build(ctx)
-	if err != nil {
-		b.err = err
-		return nil, err
-	}
-	*deps, b.err = d, nil
-	return d, nil
 }
 
 func (h *SurveyPages) now() time.Time {

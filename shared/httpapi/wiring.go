@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -13,42 +14,70 @@ import (
 )
 
 // Wiring builds a function's pipeline on first use, and again after a
-// failure at most every RetryEvery. A function deployed before its
+// failure at most every 10 s (buildDeps). A function deployed before its
 // configuration is complete (a missing variable, no blind-index secret
 // yet, KMS unreachable at cold start) then answers 503 naming what is
 // missing, instead of crash-looping, and recovers without a redeploy
 // once the cause is gone.
 type Wiring struct {
-	Build      func(ctx context.Context) (*intake.Service, func() int64, error)
-	RetryEvery time.Duration // default 10s
+	Build func(ctx context.Context) (*intake.Service, func() int64, error)
 
-	mu   sync.Mutex
-	svc  *intake.Service
-	kms  func() int64
-	err  error
-	last time.Time
+	built buildOnce
+	wired *wired
+}
+
+type wired struct {
+	svc *intake.Service
+	kms func() int64
 }
 
 // Get returns the pipeline, or the error of the last attempt to build it.
 func (w *Wiring) Get(ctx context.Context) (*intake.Service, func() int64, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.svc != nil {
-		return w.svc, w.kms, nil
+	d, err := buildDeps(ctx, &w.built, &w.wired, func(ctx context.Context) (*wired, error) {
+		svc, kms, err := w.Build(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &wired{svc, kms}, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	every := w.RetryEvery
-	if every <= 0 {
-		every = 10 * time.Second
+	return d.svc, d.kms, nil
+}
+
+// buildOnce remembers a failed build of a function's dependencies.
+type buildOnce struct {
+	mu   sync.Mutex
+	err  error
+	last time.Time
+}
+
+// buildDeps builds a function's dependencies on first use, and again after
+// a failure at most every 10 s: a function deployed before its
+// configuration is complete answers 503 naming what is missing, and
+// recovers without a redeploy. The intake functions' Wiring and the link
+// pages' dependencies are built by it.
+func buildDeps[T any](ctx context.Context, b *buildOnce, deps **T, build func(context.Context) (*T, error)) (*T, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if *deps != nil {
+		return *deps, nil
 	}
-	if w.err != nil && time.Since(w.last) < every {
-		return nil, nil, w.err
+	if build == nil {
+		return nil, errors.New("no dependencies to build")
 	}
-	w.last = time.Now()
-	w.svc, w.kms, w.err = w.Build(ctx)
-	if w.err != nil {
-		w.svc = nil
+	if b.err != nil && time.Since(b.last) < 10*time.Second {
+		return nil, b.err
 	}
-	return w.svc, w.kms, w.err
+	b.last = time.Now()
+	d, err := build(ctx)
+	if err != nil {
+		b.err = err
+		return nil, err
+	}
+	*deps, b.err = d, nil
+	return d, nil
 }
 
 // NewWiring is the usual Build of a function's pipeline: an incomplete
