@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"net/url"
 	"strings"
@@ -276,4 +277,24 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A captured WeCom message (its signature and ciphertext) replayed as the
+// URL check's echostr is not answered in plain text.
+func TestWeComURLCheckAnswersNoMessage(t *testing.T) {
+	key, _ := WeComKey("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
+	s := Secrets{Keys: [][]byte{[]byte("QDG6eK")}, AESKey: key, CorpID: "wx5823bf96d3bd56c7"}
+	var env weComEnvelope
+	if err := xml.Unmarshal([]byte(weComPost), &env); err != nil {
+		t.Fatal(err)
+	}
+	q := map[string]string{"msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813", "nonce": "1372623149", "echostr": env.Encrypt}
+	// The same ciphertext posted is the message (the signature is good).
+	if v, err := Verify(WeCom, Request{Method: "POST", Query: q, Body: []byte(weComPost), Now: time.Unix(1409659813, 0)}, s); err != nil || string(v.Payload) != weComPlain {
+		t.Fatalf("the genuine post: %v", err)
+	}
+	v, err := Verify(WeCom, Request{Method: "GET", Query: q, Now: time.Unix(1409659813, 0)}, s)
+	if err == nil || strings.Contains(v.Challenge, "hello") {
+		t.Fatalf("the message replayed as a URL check: %q %v", v.Challenge, err)
+	}
 }

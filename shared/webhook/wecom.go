@@ -83,10 +83,18 @@ func verifyWeCom(r Request, s Secrets) (Verified, error) {
 		return Verified{}, err
 	}
 	if r.Method == "GET" {
+		// An echostr is a short random string. A message (XML) replayed as
+		// one would be answered in plain text: refused.
+		if len(msg) > maxEcho || bytes.ContainsRune(msg, '<') {
+			return Verified{}, ErrMalformed
+		}
 		return Verified{Challenge: string(msg)}, nil
 	}
 	return Verified{Payload: msg}, nil
 }
+
+// maxEcho bounds a URL check's decrypted echostr.
+const maxEcho = 128
 
 func weComDecrypt(key []byte, corpID, ciphertext string) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(ciphertext)
